@@ -1,0 +1,5 @@
+"""`python -m analyzer`: the command line (see analyzer.cli)."""
+
+from analyzer.cli import main
+
+raise SystemExit(main())
