@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make run` (dashboard with the demo patient) and
+# `make test` (every test). Each creates the virtual environment and installs first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: run test bench demo install lint
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	test -f sample_images/manifest.json || $(BIN)/python sample_images/make_demo.py
+
+run: demo
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/load_image.py
+
+lint: install
+	$(BIN)/ruff check analyzer tests bench sample_images app.py

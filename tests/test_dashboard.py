@@ -1,0 +1,103 @@
+"""The dashboard: pages render with the demo patient, headless (AppTest) and served for real."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    monkeypatch.delenv("ANALYZER_DEMO_DIR", raising=False)
+
+
+def test_photos_page_shows_the_demo_patient_baseline_beside_the_latest_session():
+    at = _app().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Demo Patient"]
+    assert any("DEMO" in c.value for c in at.caption), "demo data is clearly marked"
+    visit = at.selectbox(key="visit")
+    assert visit.value.startswith("Session 5"), "defaults to the latest visit"
+    assert len(visit.options) == 7
+    assert [s.value for s in at.subheader][:2] == ["Baseline", "Selected"]
+    assert not at.error
+
+
+def test_choosing_a_follow_up_and_a_close_up_view_keeps_the_page_whole():
+    at = _app().run()
+    follow_up = next(o for o in at.selectbox(key="visit").options if "day 1" in o)
+    at.selectbox(key="visit").set_value(follow_up).run()
+    # follow-ups have only a front photo; a close-up view must say so, not fail
+    at.radio(key="view").set_value("left-cheek").run()
+    assert not at.exception
+    assert any("No left cheek photo" in i.value for i in at.info)
+
+
+def test_missing_demo_data_ends_in_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(tmp_path))
+    at = _app().run()
+    assert not at.exception
+    assert "make_demo.py" in at.error[0].value
+
+
+def test_damaged_photo_is_reported_on_the_page_not_as_a_traceback(tmp_path, monkeypatch):
+    demo = ROOT / "sample_images"
+    shutil.copy(demo / "manifest.json", tmp_path)
+    for photo in demo.glob("*.jpg"):
+        (tmp_path / photo.name).symlink_to(photo)
+    (tmp_path / "session5_front.jpg").unlink()
+    (tmp_path / "session5_front.jpg").write_bytes(b"not a photo")
+    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(tmp_path))
+    at = _app().run()
+    assert not at.exception
+    assert any("session5_front.jpg" in e.value and "not a photo" in e.value for e in at.error)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_streamlit_serves_the_dashboard(tmp_path):
+    """What `make run` starts: the server comes up and answers on its port."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    log = (tmp_path / "streamlit.log").open("wb")
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("dashboard did not start:\n" + (tmp_path / "streamlit.log").read_text())
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200
+            assert b"<title>" in r.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
