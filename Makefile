@@ -23,6 +23,7 @@ run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install
+	$(BIN)/ruff check analyzer tests bench sample_images app.py
 	$(BIN)/python -m pytest
 
 bench: install

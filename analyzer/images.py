@@ -23,7 +23,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -47,7 +47,7 @@ pillow_heif.register_heif_opener()
 Image.init()  # register every Pillow plugin now, so `formats=` below can name them
 
 #: A path, raw bytes, or an open binary file (a Streamlit upload is one).
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 #: Largest file accepted, in bytes (100 MB: a 60-megapixel JPEG is ~30 MB).
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -146,7 +146,11 @@ def load_photo(source: ImageSource) -> LoadedPhoto:
     """Like :func:`load_image`, but also report format, bit depth, orientation and capture time."""
     data = _read_bytes(source)
     try:
-        return _decode(data)
+        with warnings.catch_warnings():
+            # Decoders warn about damaged metadata (e.g. "Corrupt EXIF data") in
+            # photos that decode fine: that is no reason to refuse or to log.
+            warnings.simplefilter("ignore")
+            return _decode(data)
     except InvalidImage:
         raise
     except MemoryError as err:
@@ -196,11 +200,15 @@ def _read_bytes(source: ImageSource) -> bytes:
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
         data = _read_path(Path(source))
-    elif hasattr(source, "getvalue"):  # BytesIO, Streamlit's UploadedFile
-        data = bytes(source.getvalue())
-    elif hasattr(source, "read"):
-        data = source.read(MAX_FILE_BYTES + 1)
-        if not isinstance(data, (bytes, bytearray)):
+    elif hasattr(source, "getvalue") or hasattr(source, "read"):
+        try:
+            if hasattr(source, "getvalue"):  # BytesIO, Streamlit's UploadedFile
+                data = source.getvalue()
+            else:
+                data = source.read(MAX_FILE_BYTES + 1)
+        except (OSError, ValueError) as err:  # e.g. a closed file
+            raise InvalidImage(f"cannot read the file: {err}") from None
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InvalidImage("the file was opened as text; open it in binary mode ('rb')")
         data = bytes(data)
     else:
@@ -227,6 +235,8 @@ def _read_path(path: Path) -> bytes:
         raise InvalidImage(f"no photo at '{path}': the file does not exist") from None
     except OSError as err:
         raise InvalidImage(f"cannot open '{path}': {err.strerror or err}") from None
+    except ValueError as err:  # e.g. an embedded NUL byte
+        raise InvalidImage(f"cannot open '{path}': {err}") from None
     if size > MAX_FILE_BYTES:
         raise InvalidImage(
             f"the file is too large: {size / 2**20:.0f} MB, limit {MAX_FILE_BYTES // 2**20} MB"
@@ -244,7 +254,7 @@ _DAMAGED = "the photo is damaged and cannot be decoded; upload it again"
 def _looks_truncated(data: bytes) -> bool:
     """A JPEG without its end marker, or a PNG without its closing IEND chunk."""
     if data.startswith(b"\xff\xd8\xff"):
-        return not _jpeg_is_complete(data)
+        return _jpeg_scan_end(data) is False
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return b"IEND" not in data[-64:]
     return False
@@ -280,9 +290,7 @@ def _not_a_photo_reason(data: bytes) -> str:
 
 def _decode(data: bytes) -> LoadedPhoto:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_FORMATS)
+        im = Image.open(io.BytesIO(data), formats=_FORMATS)
     except Image.DecompressionBombError as err:
         raise InvalidImage(
             f"the photo is too large: over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, "
@@ -291,6 +299,8 @@ def _decode(data: bytes) -> LoadedPhoto:
     except UnidentifiedImageError:
         if _looks_truncated(data):
             raise InvalidImage(_TRUNCATED) from None
+        if data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):  # a photo, but broken
+            raise InvalidImage(_DAMAGED) from None
         raise InvalidImage(_not_a_photo_reason(data)) from None
 
     width, height = im.size
@@ -308,9 +318,10 @@ def _decode(data: bytes) -> LoadedPhoto:
     fmt = im.format
     exif = im.getexif()
     captured_at = _capture_time(exif)
-    if fmt in ("HEIF", "AVIF"):
+    if fmt == "HEIF":
         # libheif applies the container's rotation and mirroring on decode and
         # pillow-heif resets the EXIF tag, so there is nothing left to apply.
+        # (Pillow's own AVIF plugin instead reports irot/imir as the EXIF tag.)
         orientation = int(im.info.get("original_orientation") or 1)
         pending = 1
     else:
@@ -324,12 +335,16 @@ def _decode(data: bytes) -> LoadedPhoto:
         rgb = _decode_16bit(data)
     else:
         rgb = _to_rgb8(im)
+    if fmt == "TIFF" and (bit_depth == 16 or _TAG_ORIENTATION not in im.tag_v2):
+        # OpenCV's TIFF decoder applies the Orientation tag itself, and so does
+        # Pillow's (which then drops the tag): applying it again would turn twice.
+        pending = 1
 
     if rgb.shape[:2] != (height, width) and fmt not in ("HEIF", "AVIF"):
         raise InvalidImage(_DAMAGED)
     rgb = _apply_orientation(rgb, pending)
     return LoadedPhoto(
-        image=np.ascontiguousarray(rgb),
+        image=np.require(rgb, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"]),  # Pillow arrays are read-only
         format=fmt,
         bit_depth=bit_depth,
         orientation=orientation if 1 <= orientation <= 8 else 1,
@@ -339,8 +354,9 @@ def _decode(data: bytes) -> LoadedPhoto:
 
 def _decode_jpeg_fast(data: bytes) -> np.ndarray:
     """Decode with OpenCV's libjpeg-turbo (1.6x faster than Pillow here), after a completeness check."""
-    if not _jpeg_is_complete(data):
-        raise InvalidImage(_TRUNCATED)
+    complete = _jpeg_scan_end(data)
+    if not complete:
+        raise InvalidImage(_TRUNCATED if complete is False else _DAMAGED)
     flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
     rgb = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if rgb is None:
@@ -348,8 +364,9 @@ def _decode_jpeg_fast(data: bytes) -> np.ndarray:
     return rgb
 
 
-def _jpeg_is_complete(data: bytes) -> bool:
-    """True if an end-of-image marker follows the first scan.
+def _jpeg_scan_end(data: bytes) -> bool | None:
+    """True if an end-of-image marker follows the first scan, False if the data
+    ends first, None if the markers before the scan are garbled.
 
     Entropy-coded data never contains 0xFFD9 (0xFF is stuffed as 0xFF00), so a
     file cut short lacks it; an EXIF thumbnail's marker comes before the scan,
@@ -359,7 +376,7 @@ def _jpeg_is_complete(data: bytes) -> bool:
     n = len(data)
     while pos + 4 <= n:
         if data[pos] != 0xFF:
-            return False
+            return None
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1

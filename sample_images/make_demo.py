@@ -203,9 +203,10 @@ def _line_field(shape) -> np.ndarray:
         pts = np.array([to_scene(*p) for p in line], np.float32)
         # a smooth quadratic through the three points, tapering at both ends
         t = np.linspace(0, 1, 200)[:, None]
-        curve = (1 - t) ** 2 * pts[0] + 2 * t * (1 - t) * (2 * pts[1] - (pts[0] + pts[2]) / 2) + t ** 2 * pts[2]
+        control = 2 * pts[1] - (pts[0] + pts[2]) / 2  # so the curve passes through pts[1]
+        curve = (1 - t) ** 2 * pts[0] + 2 * t * (1 - t) * control + t ** 2 * pts[2]
         taper = np.sin(np.pi * t[:, 0]) ** 0.5
-        for (x0, y0), (x1, y1), w in zip(curve[:-1], curve[1:], taper[:-1]):
+        for (x0, y0), (x1, y1), w in zip(curve[:-1], curve[1:], taper[:-1], strict=True):
             cv2.line(canvas, (int(x0 * 16), int(y0 * 16)), (int(x1 * 16), int(y1 * 16)),
                      float(w), 2, cv2.LINE_AA, shift=4)
     canvas = cv2.GaussianBlur(canvas, (0, 0), 1.3)
@@ -250,7 +251,9 @@ def _perturbation(cam: dict, center: tuple[float, float]) -> np.ndarray:
     a = math.radians(cam["rotation_deg"])
     s = cam["scale"]
     to_origin = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], float)
-    rot_scale = np.array([[s * math.cos(a), -s * math.sin(a), 0], [s * math.sin(a), s * math.cos(a), 0], [0, 0, 1]])
+    rot_scale = np.array([[s * math.cos(a), -s * math.sin(a), 0],
+                          [s * math.sin(a), s * math.cos(a), 0],
+                          [0, 0, 1]])
     persp = np.array([[1, 0, 0], [0, 1, 0], [cam["perspective"][0], cam["perspective"][1], 1]])
     back = np.array([[1, 0, cx + cam["shift_px"][0]], [0, 1, cy + cam["shift_px"][1]], [0, 0, 1]], float)
     return back @ persp @ rot_scale @ to_origin
@@ -283,7 +286,8 @@ def render(out_dir: Path) -> dict:
     src = skdata.astronaut().astype(np.float32) / 255.0
     x0, y0 = SRC_ORIGIN
     region = src[y0 : y0 + SRC_SIZE[1], x0 : x0 + SRC_SIZE[0]]
-    scene_srgb = np.clip(cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC), 0, 1)
+    scene_srgb = cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
+    scene_srgb = np.clip(scene_srgb, 0, 1)
     shape = scene_srgb.shape[:2]
     base_od = -np.log(np.clip(_srgb_to_linear(scene_srgb), 1e-4, 1.0))
 
@@ -297,7 +301,7 @@ def render(out_dir: Path) -> dict:
     photos, manifest_sessions = [], {}
     for vi, visit in enumerate(visits):
         hb = visit.cheek_redness_od * cheeks + visit.erythema_od * skin
-        mel = sum(od * visit.spot_strength * f for f, (_, _, od) in zip(spots, SPOTS))
+        mel = sum(od * visit.spot_strength * f for f, (_, _, od) in zip(spots, SPOTS, strict=True))
         shade = LINE_OD * visit.line_strength * lines + texture
         od = base_od + hb[..., None] * HAEMOGLOBIN + mel[..., None] * MELANIN + shade[..., None] * SHADING
         scene_lin = np.exp(-od).astype(np.float32)

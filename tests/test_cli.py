@@ -1,0 +1,183 @@
+"""The command line (analyzer.cli): output and exit status.
+
+Most tests call ``main`` in-process (fast); a few run ``python -m analyzer`` in a
+subprocess to check what a clinic's script really sees: exit status, stdout, stderr.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analyzer import __version__
+from analyzer.cli import main
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def text_file(tmp_path) -> Path:
+    path = tmp_path / "notes.jpg"  # the name does not make it a photo
+    path.write_text("Patient 0042: redness down after session 3.\n")
+    return path
+
+
+@pytest.fixture
+def turned_photo(tmp_path, astronaut) -> Path:
+    """A 300 x 512 JPEG stored sideways with EXIF orientation 6 and a capture time."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"
+    path = tmp_path / "session-2-front.jpg"
+    Image.fromarray(np.ascontiguousarray(astronaut[:300])).save(path, "JPEG", quality=90, exif=exif)
+    return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args],
+        capture_output=True, text=True, cwd=_REPO, timeout=60, check=False,
+    )
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("skin-analyzer: error: ")
+    return lines[0]
+
+
+# --- in-process ----------------------------------------------------------------------
+
+
+def test_analyze_json(capsys, photo_file):
+    assert main(["analyze", str(photo_file), "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert err == ""
+    assert result["analyzer_version"] == __version__
+    photo = result["photo"]
+    assert photo["path"] == str(photo_file)
+    assert (photo["width"], photo["height"], photo["format"]) == (512, 512, "JPEG")
+    assert (photo["bit_depth"], photo["orientation_applied"], photo["captured_at"]) == (8, 1, None)
+
+
+def test_analyze_reports_orientation_and_capture_time(capsys, turned_photo):
+    assert main(["analyze", str(turned_photo), "--json"]) == 0
+    photo = json.loads(capsys.readouterr().out)["photo"]
+    assert (photo["width"], photo["height"]) == (300, 512)  # upright
+    assert photo["orientation_applied"] == 6
+    assert photo["captured_at"] == "2024-05-06T07:08:09"
+
+
+def test_analyze_text_output(capsys, photo_file):
+    assert main(["analyze", str(photo_file)]) == 0
+    out = capsys.readouterr().out
+    assert "photo:" in out
+    assert "  width: 512" in out and "  format: JPEG" in out
+
+
+@pytest.mark.parametrize(
+    ("make_path", "words"),
+    [
+        (lambda tmp, text: text, ["not a photo", "text file"]),
+        (lambda tmp, text: tmp / "missing.jpg", ["does not exist"]),
+        (lambda tmp, text: tmp, ["folder"]),
+    ],
+    ids=["text-file", "missing", "folder"],
+)
+def test_analyze_unusable_input_exits_2(capsys, tmp_path, text_file, make_path, words):
+    path = make_path(tmp_path, text_file)
+    assert main(["analyze", str(path), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    line = _one_error_line(err)
+    assert str(path) in line
+    for word in words:
+        assert word in line
+
+
+def test_compare_json(capsys, photo_file, turned_photo):
+    assert main(["compare", str(photo_file), str(turned_photo), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["before"]["path"] == str(photo_file)
+    assert (result["after"]["width"], result["after"]["height"]) == (300, 512)
+
+
+def test_compare_names_the_bad_photo(capsys, photo_file, text_file):
+    assert main(["compare", str(photo_file), str(text_file)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(text_file) in line and str(photo_file) not in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["frobnicate", "x.jpg"], ["analyze"], ["compare", "only-one.jpg"], ["analyze", "x.jpg", "--bogus"]],
+    ids=["nothing", "bad-command", "no-photo", "one-photo", "bad-option"],
+)
+def test_usage_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_16bit_png_via_cli(capsys, tmp_path, astronaut):
+    path = tmp_path / "scan.png"
+    buf = io.BytesIO()
+    Image.fromarray(astronaut[..., 0].astype(np.uint16) * 257).save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+    assert main(["analyze", str(path), "--json"]) == 0
+    photo = json.loads(capsys.readouterr().out)["photo"]
+    assert (photo["format"], photo["bit_depth"]) == ("PNG", 16)
+
+
+# --- as a process ----------------------------------------------------------------------
+
+
+def test_process_analyze_json(photo_file):
+    proc = _run("analyze", str(photo_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    photo = json.loads(proc.stdout)["photo"]
+    assert (photo["width"], photo["height"], photo["format"]) == (512, 512, "JPEG")
+
+
+def test_process_analyze_text_file_exits_2(text_file):
+    proc = _run("analyze", str(text_file), "--json")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    line = _one_error_line(proc.stderr)
+    assert str(text_file) in line and "not a photo" in line
+
+
+def test_process_missing_file_exits_2(tmp_path):
+    proc = _run("analyze", str(tmp_path / "missing.jpg"))
+    assert proc.returncode == 2
+    assert "does not exist" in _one_error_line(proc.stderr)
+
+
+def test_process_compare_json(photo_file, turned_photo):
+    proc = _run("compare", str(photo_file), str(turned_photo), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["before"]["format"] == result["after"]["format"] == "JPEG"
+
+
+def test_process_bad_command_exits_2():
+    proc = _run("frobnicate")
+    assert proc.returncode == 2
+    assert "invalid choice" in proc.stderr
