@@ -18,6 +18,7 @@ the original survives.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import os
 import warnings
@@ -28,7 +29,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 import pillow_heif
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 __all__ = [
     "ImageSource",
@@ -88,6 +89,9 @@ class LoadedPhoto:
     captured_at : datetime.datetime or None
         When the photo was taken, from EXIF ``DateTimeOriginal`` (timezone-aware
         when the camera recorded its offset), read before metadata is dropped.
+    color_profile : str or None
+        The embedded ICC profile's name (e.g. ``"Display P3"``); pixels were
+        converted from it to sRGB. None when the file had none (sRGB assumed).
     """
 
     image: np.ndarray
@@ -95,6 +99,7 @@ class LoadedPhoto:
     bit_depth: int
     orientation: int
     captured_at: _dt.datetime | None
+    color_profile: str | None = None
 
     @property
     def height(self) -> int:
@@ -114,6 +119,7 @@ class LoadedPhoto:
             "bit_depth": self.bit_depth,
             "orientation_applied": self.orientation,
             "captured_at": self.captured_at.isoformat() if self.captured_at else None,
+            "color_profile": self.color_profile,
         }
 
 
@@ -128,8 +134,10 @@ def load_image(source: ImageSource) -> np.ndarray:
     Returns
     -------
     image : (H, W, 3) uint8 ndarray
-        RGB, EXIF orientation applied, alpha composited on white, 16-bit scaled
-        to 8-bit by rounding ``v / 257``.
+        sRGB, EXIF orientation applied, alpha composited on white, 16-bit scaled
+        to 8-bit by rounding ``v / 257``. A photo with an embedded colour profile
+        (an iPhone's Display P3, Adobe RGB, a CMYK press profile) is converted
+        to sRGB, so the same skin gives the same numbers from either phone.
 
     Raises
     ------
@@ -327,6 +335,10 @@ def _decode(data: bytes) -> LoadedPhoto:
     else:
         orientation = pending = _orientation(exif)
 
+    profile = _embedded_profile(im)
+    if profile is not None and profile.space == "CMYK" and im.mode == "CMYK":
+        im = ImageCms.applyTransform(im, _transform_to_srgb(profile.icc, "CMYK"))
+
     bit_depth = 8
     if fmt in ("JPEG", "MPO") and im.mode in ("RGB", "L"):
         rgb = _decode_jpeg_fast(data)
@@ -342,6 +354,9 @@ def _decode(data: bytes) -> LoadedPhoto:
 
     if rgb.shape[:2] != (height, width) and fmt not in ("HEIF", "AVIF"):
         raise InvalidImage(_DAMAGED)
+    if profile is not None and profile.space == "RGB" and not profile.is_srgb:
+        to_srgb = _transform_to_srgb(profile.icc, "RGB")
+        rgb = np.asarray(ImageCms.applyTransform(Image.fromarray(rgb), to_srgb))
     rgb = _apply_orientation(rgb, pending)
     return LoadedPhoto(
         image=np.require(rgb, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"]),  # Pillow arrays are read-only
@@ -349,7 +364,41 @@ def _decode(data: bytes) -> LoadedPhoto:
         bit_depth=bit_depth,
         orientation=orientation if 1 <= orientation <= 8 else 1,
         captured_at=captured_at,
+        color_profile=profile.name if profile is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _Profile:
+    icc: bytes
+    name: str
+    space: str  # "RGB", "CMYK", "GRAY", ...
+
+    @property
+    def is_srgb(self) -> bool:
+        return "srgb" in self.name.lower().replace(" ", "")
+
+
+def _embedded_profile(im: Image.Image) -> _Profile | None:
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return None
+    try:
+        parsed = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        name = ImageCms.getProfileDescription(parsed).strip() or "unnamed profile"
+        space = parsed.profile.xcolor_space.strip()
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return None  # unreadable: treat the pixels as sRGB, as browsers do
+    return _Profile(bytes(icc), name, space)
+
+
+@functools.lru_cache(maxsize=16)
+def _transform_to_srgb(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform:
+    """A littleCMS transform from an embedded profile to sRGB (relative colorimetric: colours
+    inside sRGB keep their measured values; only out-of-gamut ones are clipped)."""
+    source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    return ImageCms.buildTransform(source, ImageCms.createProfile("sRGB"), mode, "RGB",
+                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
 def _decode_jpeg_fast(data: bytes) -> np.ndarray:

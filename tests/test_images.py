@@ -21,7 +21,8 @@ import pytest
 import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
+from phantoms.icc import DISPLAY_P3_D50, matrix_gamma_profile
+from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin
 from skimage import data as skimage_data
 
 import analyzer
@@ -917,3 +918,51 @@ def test_damaged_photos_never_raise_anything_else(seed, edits, keep):
     if keep is not None:
         data = data[: int(len(data) * keep)]
     _check_outcome(bytes(data))
+
+
+# --- colour profiles ------------------------------------------------------------------
+
+
+def _p3_encoded(srgb: np.ndarray) -> tuple[np.ndarray, bytes]:
+    """The same colours re-encoded for a Display P3 screen, as an iPhone stores them."""
+    p3 = matrix_gamma_profile("Display P3 (test)", DISPLAY_P3_D50)
+    to_p3 = ImageCms.buildTransform(
+        ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(p3)), "RGB", "RGB",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(srgb), to_p3)), p3
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "HEIF"])
+def test_wide_gamut_photo_is_converted_to_srgb(astronaut, fmt):
+    srgb = np.ascontiguousarray(astronaut[:300, :300])
+    p3_pixels, p3 = _p3_encoded(srgb)
+    # Read as if sRGB, the P3 numbers are off by 4.8 DN on average (red cheeks most):
+    # the error a phone change would put into every colour metric.
+    assert np.abs(p3_pixels.astype(int) - srgb).mean() > 4.0
+    buf = io.BytesIO()
+    options = {"quality": 98, "subsampling": 0} if fmt == "JPEG" else {}
+    options = {"quality": -1} if fmt == "HEIF" else options  # -1: lossless in pillow-heif
+    Image.fromarray(p3_pixels).save(buf, fmt, icc_profile=p3, **options)
+    photo = load_photo(buf.getvalue())
+    assert photo.color_profile == "Display P3 (test)"
+    # measured: PNG 0.13 DN (8-bit rounding twice), JPEG q98 ~1 DN, lossless HEIF ~0.6 DN
+    assert np.abs(photo.image.astype(int) - srgb).mean() < 1.5
+
+
+def test_srgb_tagged_photo_is_left_as_it_is(astronaut):
+    srgb_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tagged, plain = io.BytesIO(), io.BytesIO()
+    Image.fromarray(astronaut).save(tagged, "PNG", icc_profile=srgb_icc)
+    Image.fromarray(astronaut).save(plain, "PNG")
+    photo = load_photo(tagged.getvalue())
+    assert photo.color_profile == "sRGB built-in"
+    np.testing.assert_array_equal(photo.image, load_image(plain.getvalue()))
+
+
+def test_unreadable_colour_profile_is_ignored_not_fatal(astronaut):
+    buf = io.BytesIO()
+    Image.fromarray(astronaut).save(buf, "PNG", icc_profile=b"\x00garbage profile" * 8)
+    photo = load_photo(buf.getvalue())
+    assert photo.color_profile is None
+    np.testing.assert_array_equal(photo.image, astronaut)
