@@ -443,6 +443,7 @@ def test_loaded_photo_reports_what_it_found(astronaut):
         "bit_depth": 8,
         "orientation_applied": 6,
         "captured_at": "2024-05-06T07:08:09+02:00",
+        "color_profile": None,
     }
 
 
