@@ -3,7 +3,7 @@
 It mirrors the public API so a clinic can script the analyzer without Python:
 
     python -m analyzer analyze PHOTO [--json]
-    python -m analyzer compare BEFORE AFTER [--json]
+    python -m analyzer compare BEFORE AFTER [--json] [--heatmap OUT.png]
 
 Exit status: 0 on success, 2 with a one-line reason on stderr when an input is
 not a usable photo (or the arguments are wrong).
@@ -17,7 +17,9 @@ import sys
 from collections.abc import Sequence
 
 from analyzer import __version__
-from analyzer.images import InvalidImage, load_photo
+from analyzer.align import align
+from analyzer.heatmap import change_heatmap
+from analyzer.images import InvalidImage, load_photo, to_png_bytes
 
 __all__ = ["main"]
 
@@ -28,8 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.run(args)
-    except InvalidImage as err:
+    except (InvalidImage, CommandError) as err:
         print(f"skin-analyzer: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"skin-analyzer: error: cannot write {err.filename}: {err.strerror}", file=sys.stderr)
         return 2
     if args.json:
         json.dump(result, sys.stdout, indent=2, sort_keys=False)
@@ -56,28 +61,43 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("before", metavar="BEFORE", help="the baseline photo")
     compare.add_argument("after", metavar="AFTER", help="the later photo")
     compare.add_argument("--json", action="store_true", help="print JSON instead of text")
+    compare.add_argument("--heatmap", metavar="OUT.png",
+                         help="write the aligned pair side by side with the change drawn over it")
     compare.set_defaults(run=_compare)
     return parser
 
 
-def _photo_report(path: str) -> dict:
+def _load(path: str):
     try:
-        photo = load_photo(path)
+        return load_photo(path)
     except InvalidImage as err:
         raise InvalidImage(f"{path}: {err}") from None
-    return {"path": path, **photo.to_dict()}
 
 
 def _analyze(args: argparse.Namespace) -> dict:
-    return {"analyzer_version": __version__, "photo": _photo_report(args.photo)}
+    return {"analyzer_version": __version__, "photo": {"path": args.photo, **_load(args.photo).to_dict()}}
 
 
 def _compare(args: argparse.Namespace) -> dict:
-    return {
+    before, after = _load(args.before), _load(args.after)
+    alignment = align(after.image, before.image)
+    result = {
         "analyzer_version": __version__,
-        "before": _photo_report(args.before),
-        "after": _photo_report(args.after),
+        "before": {"path": args.before, **before.to_dict()},
+        "after": {"path": args.after, **after.to_dict()},
+        "alignment": alignment.to_dict(),
     }
+    if args.heatmap:
+        if not alignment.ok:
+            raise CommandError(f"no heatmap: {alignment.reason}")
+        with open(args.heatmap, "wb") as out:
+            out.write(to_png_bytes(change_heatmap(before.image, alignment)))
+        result["heatmap"] = args.heatmap
+    return result
+
+
+class CommandError(Exception):
+    """A reason the command could not do what was asked (exit status 2)."""
 
 
 def _print_text(result: dict, indent: str = "") -> None:

@@ -181,3 +181,26 @@ def test_process_bad_command_exits_2():
     proc = _run("frobnicate")
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+DEMO = Path(__file__).resolve().parents[1] / "sample_images"
+
+
+def test_compare_aligns_and_writes_a_heatmap(capsys, tmp_path):
+    out = tmp_path / "change.png"
+    argv = ["compare", str(DEMO / "session1_left-cheek.jpg"), str(DEMO / "session3_left-cheek.jpg"),
+            "--json", "--heatmap", str(out)]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["alignment"]["ok"] is True and result["alignment"]["score"] > 0.9
+    assert result["heatmap"] == str(out)
+    heatmap = np.asarray(Image.open(out))
+    assert heatmap.ndim == 3 and heatmap.shape[1] > heatmap.shape[0]  # the pair side by side
+
+
+def test_compare_refuses_a_heatmap_of_unrelated_photos(capsys, tmp_path, photo_file):
+    out = tmp_path / "change.png"
+    argv = ["compare", str(DEMO / "session1_left-cheek.jpg"), str(photo_file), "--heatmap", str(out)]
+    assert main(argv) == 2
+    assert "no heatmap" in _one_error_line(capsys.readouterr().err)
+    assert not out.exists()
