@@ -1,0 +1,228 @@
+"""Capture quality: is this photo fit to compare, and if not, what should the practitioner do?
+
+Checked on every upload, before anything is stored or measured:
+
+* **sharpness**: the blur effect of Crété-Roffet et al. (2007, "The blur effect:
+  perception and estimation with a new no-reference perceptual blur metric",
+  doi:10.1117/12.702790; ``skimage.measure.blur_effect``): 0 sharp .. 1 blurred.
+  Judged against the baseline when there is one (the same camera and skin should
+  be as sharp), otherwise against an absolute limit;
+* **exposure**: share of clipped highlights and of crushed shadows, and the
+  median brightness;
+* **colour cast**: the colour of the brightest unclipped pixels -- specular
+  highlights and white surfaces reflect the light source's colour;
+* **face**: found or not by a frontal-face detector (scikit-image's LBP
+  cascade), and its size and place against the baseline's.
+
+Each problem comes with a message a practitioner can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from skimage import data as _skdata
+from skimage.feature import Cascade
+from skimage.measure import blur_effect
+
+__all__ = ["Face", "QualityIssue", "QualityReport", "assess"]
+
+_SIDE = 1024  # px: photos are judged at this longest side, so limits hold at any resolution
+_MAX_BLUR = 0.72  # blur effect above which any photo is too soft (demo photos: 0.58..0.64)
+_MAX_BLUR_INCREASE = 0.03  # vs baseline (demo sessions differ by <= 0.012; a 2.5 px blur adds 0.05)
+_MAX_CLIPPED = 0.05  # share of pixels at pure white
+_MAX_CRUSHED = 0.20  # share of pixels at black
+_DARK_MEDIAN, _BRIGHT_MEDIAN = 50, 235  # median luminance, 0..255
+_MAX_CAST = 14.0  # chroma (CIELAB a*, b*) of the highlights' colour
+_MAX_CAST_CHANGE = 8.0  # vs baseline
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One problem with a capture: a stable `code` for software, a `message` for people."""
+
+    code: str  # "blurred", "dark", "overexposed", "colour_cast", "no_face", "face_size", "face_position"
+    message: str
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detected frontal face: box in pixels of the assessed photo."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x + self.width / 2, self.y + self.height / 2)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """What :func:`assess` found; ``ok`` when there are no issues."""
+
+    issues: tuple[QualityIssue, ...]
+    blur: float  # 0 sharp .. 1 blurred
+    clipped_share: float  # 0..1
+    crushed_share: float  # 0..1
+    median_luminance: float  # 0..255
+    highlight_cast: tuple[float, float]  # CIELAB a*, b* of the highlights
+    face: Face | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "issues": [{"code": i.code, "message": i.message} for i in self.issues],
+            "blur": round(self.blur, 4),
+            "clipped_share": round(self.clipped_share, 4),
+            "crushed_share": round(self.crushed_share, 4),
+            "median_luminance": round(self.median_luminance, 1),
+            "highlight_cast": [round(v, 2) for v in self.highlight_cast],
+            "face": None if self.face is None else {
+                "x": self.face.x, "y": self.face.y, "width": self.face.width, "height": self.face.height},
+        }
+
+
+def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport:
+    """Judge a photo's capture quality, alone or against the patient's baseline photo.
+
+    Parameters
+    ----------
+    img : (H, W, 3) uint8 ndarray
+        RGB photo, as from :func:`analyzer.load_image`.
+    baseline : (H, W, 3) uint8 ndarray, optional
+        The baseline photo of the same view; enables the comparisons (sharper
+        than before? same framing? same light?).
+
+    Returns
+    -------
+    QualityReport
+    """
+    current = _measure(img)
+    issues = list(_absolute_issues(current))
+    if baseline is not None:
+        issues.extend(_relative_issues(current, _measure(baseline)))
+    return QualityReport(issues=tuple(issues), **{k: v for k, v in current.items() if k != "shape"})
+
+
+def _measure(img: np.ndarray) -> dict:
+    if not (isinstance(img, np.ndarray) and img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8):
+        raise ValueError("expected an (H, W, 3) uint8 RGB array, as load_image returns")
+    scale = min(1.0, _SIDE / max(img.shape[:2]))
+    small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    face = _detect_face(gray)
+    return {
+        "shape": img.shape[:2],
+        "blur": float(blur_effect(gray)),
+        "clipped_share": float((small.max(axis=2) >= 250).mean()),
+        "crushed_share": float((small.max(axis=2) <= 5).mean()),
+        "median_luminance": float(np.median(gray)),
+        "highlight_cast": _highlight_cast(small),
+        "face": None if face is None else Face(*(v / scale for v in face)),
+    }
+
+
+def _highlight_cast(rgb: np.ndarray) -> tuple[float, float]:
+    """CIELAB a*, b* of the brightest 2% of unclipped, not strongly coloured pixels.
+
+    Highlights on skin and white or grey surfaces reflect the light source's
+    colour; strongly saturated surfaces (an orange top, a red lip) do not.
+    """
+    rgb_f = rgb.astype(np.float32)
+    top, bottom = rgb_f.max(axis=2), rgb_f.min(axis=2)
+    saturation = (top - bottom) / np.maximum(top, 1.0)
+    luminance = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    usable = (top < 250) & (saturation < 0.5)
+    if usable.sum() < 100:
+        return (0.0, 0.0)
+    limit = np.percentile(luminance[usable], 98)
+    sel = usable & (luminance >= limit)
+    mean = rgb_f[sel].mean(axis=0).reshape(1, 1, 3) / 255.0
+    lab = cv2.cvtColor(mean, cv2.COLOR_RGB2Lab)[0, 0]
+    return (float(lab[1]), float(lab[2]))
+
+
+_cascade: Cascade | None = None
+
+
+def _detect_face(gray: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Largest frontal face (x, y, w, h) in `gray`'s pixels, or None.
+
+    Only faces at least a fifth of the shorter side count: a portrait framing.
+    Smaller detections are mostly false alarms on close-ups of skin.
+    """
+    global _cascade
+    if _cascade is None:
+        _cascade = Cascade(_skdata.lbp_frontal_face_cascade_filename())
+    scale = min(1.0, 480 / max(gray.shape))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    side = min(small.shape)
+    found = _cascade.detect_multi_scale(small.astype(np.float32) / 255.0, scale_factor=1.1, step_ratio=1,
+                                        min_size=(side // 5, side // 5), max_size=(side, side))
+    if not found:
+        return None
+    best = max(found, key=lambda d: d["width"] * d["height"])
+    return tuple(float(v) / scale for v in (best["c"], best["r"], best["width"], best["height"]))
+
+
+def _absolute_issues(m: dict):
+    if m["blur"] > _MAX_BLUR:
+        yield QualityIssue("blurred", "The photo is blurred: hold the phone steadier (rest your elbows) "
+                           "and tap the skin to focus before taking it.")
+    if m["clipped_share"] > _MAX_CLIPPED or m["median_luminance"] > _BRIGHT_MEDIAN:
+        yield QualityIssue("overexposed", f"The photo is overexposed ({m['clipped_share']:.0%} pure white): "
+                           "dim the light or move it back, or lower the exposure on the phone.")
+    if m["crushed_share"] > _MAX_CRUSHED or m["median_luminance"] < _DARK_MEDIAN:
+        yield QualityIssue("dark", "The photo is too dark: add light in front of the patient "
+                           "or raise the exposure on the phone.")
+    a, b = m["highlight_cast"]
+    if np.hypot(a, b) > _MAX_CAST:
+        yield QualityIssue("colour_cast", f"The light is strongly {_hue_word(a, b)}: use the clinic's usual "
+                           "daylight lamp and switch off other lights.")
+
+
+def _relative_issues(m: dict, base: dict):
+    if m["blur"] > base["blur"] + _MAX_BLUR_INCREASE and m["blur"] <= _MAX_BLUR:
+        yield QualityIssue("blurred", "The photo is softer than the baseline: hold the phone steadier "
+                           "and tap the skin to focus before taking it.")
+    da = m["highlight_cast"][0] - base["highlight_cast"][0]
+    db = m["highlight_cast"][1] - base["highlight_cast"][1]
+    if np.hypot(da, db) > _MAX_CAST_CHANGE and np.hypot(*m["highlight_cast"]) <= _MAX_CAST:
+        yield QualityIssue("colour_cast", f"The light is more {_hue_word(da, db)} than at the baseline: "
+                           "use the same lamp and switch off other lights.")
+    if base["face"] is not None and m["face"] is None:
+        yield QualityIssue("no_face", "No face found, but the baseline shows one: have the patient face "
+                           "the camera, as in the baseline, with hair off the face.")
+    elif base["face"] is not None and m["face"] is not None:
+        # compare in units of each photo's own size, so resolution does not matter
+        size = (m["face"].width / m["shape"][1]) / (base["face"].width / base["shape"][1])
+        if not 0.8 <= size <= 1.25:  # the detector's box sizes vary by ~10% on one face
+            change, looks = ("closer", "smaller") if size < 1 else ("further away", "larger")
+            yield QualityIssue("face_size", f"The face is {abs(1 - size):.0%} {looks} than in the baseline: "
+                               f"move the phone {change}, to the baseline's distance.")
+        cx = m["face"].center[0] / m["shape"][1] - base["face"].center[0] / base["shape"][1]
+        cy = m["face"].center[1] / m["shape"][0] - base["face"].center[1] / base["shape"][0]
+        if max(abs(cx), abs(cy)) > 0.12:
+            where = ("left" if cx < 0 else "right") if abs(cx) >= abs(cy) else ("high" if cy < 0 else "low")
+            yield QualityIssue("face_position", f"The face sits too far {where} in the frame: "
+                               "centre it as in the baseline.")
+
+
+def _hue_word(a: float, b: float) -> str:
+    angle = np.degrees(np.arctan2(b, a)) % 360
+    if angle < 45 or angle >= 330:
+        return "magenta"
+    if angle < 135:
+        return "yellow-orange (warm)"
+    if angle < 225:
+        return "green"
+    return "blue (cool)"

@@ -1,0 +1,74 @@
+"""Capture quality: the demo photos pass; blurred, dark, bright, tinted or badly framed ones
+are told what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from analyzer import load_image
+from analyzer.quality import assess
+
+DEMO = Path(__file__).resolve().parents[1] / "sample_images"
+
+
+@pytest.fixture(scope="module")
+def front() -> np.ndarray:
+    return load_image(DEMO / "session1_front.jpg")
+
+
+@pytest.mark.parametrize("view", ["front", "left-cheek", "right-cheek"])
+def test_every_photo_of_the_demo_course_passes(view):
+    baseline = load_image(DEMO / f"session1_{view}.jpg")
+    assert assess(baseline).ok, assess(baseline).issues
+    for session in (2, 3, 4, 5):
+        report = assess(load_image(DEMO / f"session{session}_{view}.jpg"), baseline)
+        assert report.ok, (session, report.issues)
+
+
+def _codes(report) -> set[str]:
+    return {issue.code for issue in report.issues}
+
+
+def test_blur_is_caught_against_the_baseline_and_alone(front):
+    softer = cv2.GaussianBlur(front, (0, 0), 2.5)  # measured blur effect +0.05 (limit +0.03)
+    report = assess(softer, front)
+    assert _codes(report) == {"blurred"}
+    assert "steadier" in report.issues[0].message
+    very = cv2.GaussianBlur(front, (0, 0), 6.0)  # 0.75 alone (limit 0.72)
+    assert "blurred" in _codes(assess(very))
+
+
+def test_exposure_problems_say_which_way_to_go(front):
+    dark = assess((front * 0.2).astype(np.uint8))
+    assert _codes(dark) == {"dark"} and "add light" in dark.issues[0].message
+    bright = assess(np.clip(front * 1.8, 0, 255).astype(np.uint8))
+    assert _codes(bright) == {"overexposed"} and "dim the light" in bright.issues[0].message
+
+
+@pytest.mark.parametrize("gains,word", [((1.2, 1.0, 0.8), "warm"), ((0.85, 1.0, 1.2), "cool")])
+def test_colour_cast_is_named(front, gains, word):
+    tinted = np.clip(front * np.array(gains), 0, 255).astype(np.uint8)
+    report = assess(tinted)
+    cast = [i for i in report.issues if i.code == "colour_cast"]
+    assert cast and word in cast[0].message
+
+
+def test_face_missing_small_or_off_centre_compared_with_the_baseline(front):
+    no_face = np.ascontiguousarray(front[1800:])
+    assert "no_face" in _codes(assess(no_face, front))
+    smaller = np.pad(cv2.resize(front, None, fx=0.7, fy=0.7), ((390, 390), (360, 360), (0, 0)), mode="edge")
+    report = assess(smaller, front)
+    assert "face_size" in _codes(report) and "closer" in report.issues[0].message
+    shifted = np.ascontiguousarray(np.roll(front, 500, axis=1))
+    assert "face_position" in _codes(assess(shifted, front))
+
+
+def test_report_is_json_ready(front):
+    data = assess(front).to_dict()
+    assert data["ok"] is True and data["face"]["width"] > 800  # the demo face is ~880 px wide
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        assess(front[..., 0])
