@@ -16,7 +16,8 @@ texture. The method, coarse to fine:
 3. **Refinement.** Each candidate is refined by enhanced correlation
    coefficient maximisation (ECC, Evangelidis & Psarakis 2008,
    doi:10.1109/TPAMI.2008.113) over a homography, coarse to fine; the best
-   correlation wins.
+   correlation wins. A sub-pixel finish matches a grid of patches at up to
+   2048 px (translation ECC each) and fits the homography to them by RANSAC.
 4. **Gentle dense refinement.** What a homography cannot model (expression,
    small pose changes) is taken up by an optical-flow residual (DIS,
    Kroeger et al. 2016) smoothed over about a tenth of the image and capped at
@@ -41,7 +42,7 @@ _MIN_SCORE = 0.25  # correlation below which photos are not the same skin (bench
 _CONFIDENT_COARSE = 0.8  # coarse correlation above which feature matching is skipped
 _MIN_OVERLAP = 0.3  # share of the baseline the moving photo must cover
 _MAX_RESIDUAL_PX = 6.0  # cap on the dense residual, in baseline pixels
-_MIN_DENSE_RMS_PX = 0.3  # smaller residuals are flow noise on rigid pairs (measured 0.05..0.2 px)
+_MIN_DENSE_RMS_PX = 0.5  # smaller residuals are mostly flow noise on rigid pairs (measured up to 0.4 px)
 _MIN_DENSE_GAIN = 0.002  # correlation a dense residual must add to be kept (flow noise adds ~0.003)
 
 
@@ -181,15 +182,9 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
             h_work, best_rho = np.linalg.inv(sl) @ h_l @ sl, rho
     homography = np.linalg.inv(scale_out) @ h_work @ scale_in
 
-    s_fine_f = min(1.0, _FINE_SIDE / max(fixed.shape[:2]))
-    if s_fine_f > s_fix * 1.01:  # one more ECC pass at finer resolution
-        s_fine_m = min(1.0, _FINE_SIDE / max(moving.shape[:2]))
-        f_fine = _normalized(_resize(fixed_gray, s_fine_f), sigma=4.0)
-        m_fine = _normalized(_resize(moving_gray, s_fine_m), sigma=4.0)
-        h0 = np.diag([s_fine_f, s_fine_f, 1.0]) @ homography @ np.diag([1 / s_fine_m, 1 / s_fine_m, 1.0])
-        h_f, rho = _ecc(m_fine, f_fine, h0, iterations=8, eps=1e-4)
-        if h_f is not None:
-            homography = np.diag([1 / s_fine_f, 1 / s_fine_f, 1.0]) @ h_f @ np.diag([s_fine_m, s_fine_m, 1.0])
+    # sub-pixel finish on patches at up to _FINE_SIDE resolution
+    homography = _refine_patches(moving_gray, fixed_gray, homography,
+                                 scale=min(1.0, _FINE_SIDE / max(fixed.shape[:2])))
 
     # --- checks --------------------------------------------------------------------
     h_fw = scale_out @ homography @ np.linalg.inv(scale_in)
@@ -373,6 +368,68 @@ def _ecc(moving: np.ndarray, fixed: np.ndarray, h_init: np.ndarray, *, iteration
     return h / h[2, 2], float(rho)
 
 
+def _refine_patches(moving_gray: np.ndarray, fixed_gray: np.ndarray, h: np.ndarray, *,
+                    scale: float, grid: int = 6, size: int = 96) -> np.ndarray:
+    """Sub-pixel finish: translation ECC on a grid of patches, then a least-squares homography.
+
+    Each patch of the fixed photo (at `scale`, `size` px square) is matched with
+    the moving photo resampled through `h`; where the patch has texture, its
+    residual shift gives one correspondence. With at least 8 of them, a robust
+    homography fit replaces `h`. Cheap where a full-image ECC at this
+    resolution is not: only the patches are resampled.
+    """
+    rows, cols = fixed_gray.shape
+    span = size / scale  # patch side in full-resolution pixels
+    xs = np.linspace(span, cols - span, grid)
+    ys = np.linspace(span, rows - span, grid)
+    h_inv = np.linalg.inv(h)
+    window = np.float32(cv2.createHanningWindow((size, size), cv2.CV_32F))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4)
+    moving_pts, fixed_pts = [], []
+    hm, wm = moving_gray.shape
+    for cy in ys:
+        for cx in xs:
+            # patch pixel (u, v) <- full-res fixed point (cx, cy) + ((u, v) - size/2) / scale
+            to_full = np.array([[1 / scale, 0, cx - span / 2], [0, 1 / scale, cy - span / 2], [0, 0, 1]])
+            corners = cv2.perspectiveTransform(
+                np.float64([[[0, 0], [size, 0], [size, size], [0, size]]]), h_inv @ to_full)[0]
+            if (corners < 0).any() or (corners[:, 0] >= wm - 1).any() or (corners[:, 1] >= hm - 1).any():
+                continue  # the moving photo does not cover this patch
+            f_patch = cv2.warpPerspective(fixed_gray, to_full, (size, size),
+                                          flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP)
+            m_patch = cv2.warpPerspective(moving_gray, h_inv @ to_full, (size, size),
+                                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+            f_patch = _patch_normalized(f_patch)
+            m_patch = _patch_normalized(m_patch)
+            if f_patch is None or m_patch is None:
+                continue
+            warp = np.eye(2, 3, dtype=np.float32)
+            try:
+                rho, warp = cv2.findTransformECC(f_patch * window, m_patch * window, warp,
+                                                 cv2.MOTION_TRANSLATION, criteria, None, 1)
+            except cv2.error:
+                continue
+            shift = warp[:, 2].astype(np.float64)
+            if rho < 0.5 or np.abs(shift).max() > 2.0:
+                continue
+            centre = np.array([size / 2, size / 2])
+            fixed_pts.append(to_full[:2, :2] @ centre + to_full[:2, 2])
+            moving_pts.append(cv2.perspectiveTransform((centre + shift)[None, None], h_inv @ to_full)[0, 0])
+    if len(fixed_pts) < 8:
+        return h
+    refined, inliers = cv2.findHomography(np.float64(moving_pts), np.float64(fixed_pts), cv2.RANSAC, 1.0)
+    if refined is None or inliers.sum() < 8:
+        return h
+    return refined / refined[2, 2]
+
+
+def _patch_normalized(patch: np.ndarray) -> np.ndarray | None:
+    p = np.log1p(patch.astype(np.float32))
+    p -= cv2.GaussianBlur(p, (0, 0), 12.0)
+    std = float(p.std())
+    return p / std if std > 1e-3 else None
+
+
 def _plausible(h: np.ndarray, moving_shape, fixed_shape) -> bool:
     """Scale within 0.5..2 and perspective distortion mild over the photo."""
     if not np.all(np.isfinite(h)):
@@ -422,6 +479,13 @@ def _dense_residual(warped: np.ndarray, fixed: np.ndarray, cover: np.ndarray, *,
     weight *= lam / (lam + float(np.median(lam[weight > 0])) + 1e-9)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(_to_u8(fixed), _to_u8(warped), None)
+    # trust flow only where it explains the photos: not where content differs
+    rows, cols = fixed.shape
+    gx_, gy_ = np.meshgrid(np.arange(cols, dtype=np.float32), np.arange(rows, dtype=np.float32))
+    followed = cv2.remap(warped, gx_ + flow[..., 0], gy_ + flow[..., 1], cv2.INTER_LINEAR)
+    misfit = cv2.GaussianBlur((followed - fixed) ** 2, (0, 0), 3.0)
+    typical = float(np.median(misfit[weight > 0])) + 1e-6
+    weight /= 1.0 + misfit / typical
     sigma = 0.05 * max(fixed.shape)
     w = _smooth(weight, sigma)
     w += 0.1 * float(w.mean()) + 1e-9  # where evidence is scarce, lean to no correction
