@@ -28,6 +28,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/load_image.py
+	$(BIN)/python bench/registration.py --quick
 
 lint: install
 	$(BIN)/ruff check analyzer tests bench sample_images app.py

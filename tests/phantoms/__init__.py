@@ -1,0 +1,1 @@
+"""Phantoms: planted, exactly known changes built on real photographs, for tests and benchmarks."""
