@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from analyzer.align import Alignment
+from analyzer.color import srgb_to_linear
 
 __all__ = ["colour_difference", "change_heatmap"]
 
@@ -37,8 +38,8 @@ def colour_difference(fixed: np.ndarray, alignment: Alignment) -> np.ndarray:
         Delta E*ab, 0 where the later photo does not cover the baseline.
     """
     valid = alignment.valid
-    before = _linear(fixed)
-    after = _linear(alignment.warped)
+    before = srgb_to_linear(fixed)
+    after = srgb_to_linear(alignment.warped)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     if inner.sum() < 100:
         return np.zeros(valid.shape, np.float32)
@@ -74,7 +75,3 @@ def change_heatmap(fixed: np.ndarray, alignment: Alignment, *, max_width: int = 
         pair = cv2.resize(pair, size, interpolation=cv2.INTER_AREA)
     return pair
 
-
-def _linear(rgb: np.ndarray) -> np.ndarray:
-    v = rgb.astype(np.float32) / 255.0
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)

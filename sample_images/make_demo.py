@@ -44,6 +44,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
+from analyzer.color import linear_to_srgb, srgb_to_linear
+
 SEED = 20260302
 UPSCALE = 10  # scene pixels per source pixel
 SRC_ORIGIN = (60, 0)  # source x, y of the scene's top-left corner
@@ -145,15 +147,6 @@ VIEWS = {
 def to_scene(x: float, y: float) -> tuple[float, float]:
     """Source pixel coordinates to scene pixel coordinates (pixel centres)."""
     return ((x - SRC_ORIGIN[0] + 0.5) * UPSCALE - 0.5, (y - SRC_ORIGIN[1] + 0.5) * UPSCALE - 0.5)
-
-
-def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def _linear_to_srgb(v: np.ndarray) -> np.ndarray:
-    v = np.clip(v, 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
 def _ellipse_mask(shape: tuple[int, int], center, axes) -> np.ndarray:
@@ -289,7 +282,7 @@ def render(out_dir: Path) -> dict:
     scene_srgb = cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
     scene_srgb = np.clip(scene_srgb, 0, 1)
     shape = scene_srgb.shape[:2]
-    base_od = -np.log(np.clip(_srgb_to_linear(scene_srgb), 1e-4, 1.0))
+    base_od = -np.log(np.clip(srgb_to_linear(scene_srgb), 1e-4, 1.0))
 
     skin = _skin_mask(scene_srgb)
     cheeks = _gaussian_field(shape, CHEEKS, 9.0) * skin
@@ -315,7 +308,7 @@ def render(out_dir: Path) -> dict:
             lin = cv2.warpPerspective(scene_lin, to_photo, (w, h), flags=cv2.INTER_CUBIC,
                                       borderMode=cv2.BORDER_REFLECT)
             gains = cam["exposure"] * np.array(cam["white_balance"], np.float32)
-            srgb = _linear_to_srgb(lin * gains) ** cam["gamma"]
+            srgb = linear_to_srgb(lin * gains) ** cam["gamma"]
             srgb = srgb * 255.0 + rng.normal(0.0, 1.5, srgb.shape).astype(np.float32)
             pixels = np.clip(np.rint(srgb), 0, 255).astype(np.uint8)
             orientation = 6 if (visit.session == 3 and view == "front") else 1

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from analyzer import load_image
+from analyzer.color import srgb_to_linear
 from analyzer.images import load_photo
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
@@ -30,9 +31,7 @@ def manifest() -> dict:
 
 def _od(image: np.ndarray) -> np.ndarray:
     """Optical density (-ln linear reflectance) of sRGB uint8 pixels."""
-    v = image.astype(np.float32) / 255.0
-    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-    return -np.log(np.clip(lin, 1e-4, 1.0))
+    return -np.log(np.clip(srgb_to_linear(image), 1e-4, 1.0))
 
 
 def _to_baseline(truth: dict, name: str) -> tuple[np.ndarray, dict]:

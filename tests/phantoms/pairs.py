@@ -64,6 +64,8 @@ import cv2
 import numpy as np
 from skimage import data as skdata
 
+from analyzer.color import linear_to_srgb, srgb_to_linear
+
 __all__ = [
     "KINDS",
     "MAX_WARP_PX",
@@ -322,11 +324,11 @@ def _scarred_cheek() -> np.ndarray:
     d = cv2.distanceTransform(line, cv2.DIST_L2, 5)
     core = np.exp(-0.5 * (d / 7.0) ** 2)[..., None]
     rim = np.exp(-0.5 * ((d - 15.0) / 4.0) ** 2)[..., None]
-    lin = _srgb_to_linear(rgb.astype(np.float32) / 255.0)
+    lin = srgb_to_linear(rgb.astype(np.float32) / 255.0)
     smooth = cv2.GaussianBlur(lin, (0, 0), 3.0)  # scars have no pores
     lin = lin * (1 - core) + smooth * core
     lin = lin * (1 + core * np.array([0.10, 0.20, 0.20], np.float32)) * (1 - 0.06 * rim)
-    return _readonly(np.round(_linear_to_srgb(lin) * 255).astype(np.uint8))
+    return _readonly(np.round(linear_to_srgb(lin) * 255).astype(np.uint8))
 
 
 _I3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
@@ -486,15 +488,6 @@ def _random_warp(rng: np.random.Generator, size: tuple[int, int],
 # Photometry
 
 
-def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def _linear_to_srgb(v: np.ndarray) -> np.ndarray:
-    v = np.clip(v, 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055).astype(np.float32)
-
-
 def _camera(rgb: np.ndarray, rng: np.random.Generator, *, relative: bool) -> tuple[np.ndarray, dict]:
     """Exposure, white balance, tone curve (if ``relative``), then sensor noise and JPEG."""
     exposure, balance, gamma = 1.0, np.ones(3), 1.0
@@ -505,8 +498,8 @@ def _camera(rgb: np.ndarray, rng: np.random.Generator, *, relative: bool) -> tup
     noise = rng.uniform(*NOISE_DN)
     quality = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
     v = np.arange(256, dtype=np.float32) / 255.0
-    lin = _srgb_to_linear(v)[None, :] * np.float32(exposure) * balance[:, None].astype(np.float32)
-    lut = (_linear_to_srgb(lin) ** np.float32(gamma)) * np.float32(255.0)  # (3, 256)
+    lin = srgb_to_linear(v)[None, :] * np.float32(exposure) * balance[:, None].astype(np.float32)
+    lut = (linear_to_srgb(lin) ** np.float32(gamma)) * np.float32(255.0)  # (3, 256)
     out = rng.standard_normal(rgb.shape, dtype=np.float32)
     out *= np.float32(noise)
     for c in range(3):
