@@ -215,7 +215,7 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
     elif score < _MIN_SCORE:
         reason = "the photos do not seem to show the same skin: check the patient and the view"
 
-    warped, valid = _warp_full(moving, fixed.shape[:2], homography, residual, step)
+    warped, valid = _warp_full(moving, fixed.shape[:2], homography, residual)
     return Alignment(ok=not reason, score=float(np.clip(score, 0.0, 1.0)), reason=reason,
                      homography=homography, residual=residual, residual_step=step,
                      warped=warped, valid=valid)
@@ -508,8 +508,8 @@ def _sample_field(field: np.ndarray, pts: np.ndarray) -> np.ndarray:
             + fy * ((1 - fx) * field[y1, x0] + fx * field[y1, x1]))
 
 
-def _inverse_map(h: np.ndarray, shape, residual: np.ndarray | None, step: float):
-    """Fixed-frame sampling maps into the moving image: H^-1 (p + r(p))."""
+def _inverse_map(h: np.ndarray, shape, residual: np.ndarray | None):
+    """Fixed-frame sampling maps into the moving image: H^-1 (p + r(p)); r resized to `shape`."""
     rows, cols = shape
     xs, ys = np.meshgrid(np.arange(cols, dtype=np.float32), np.arange(rows, dtype=np.float32))
     if residual is not None:
@@ -526,20 +526,19 @@ def _inverse_map(h: np.ndarray, shape, residual: np.ndarray | None, step: float)
 
 
 def _remap(moving: np.ndarray, h: np.ndarray, residual: np.ndarray) -> np.ndarray:
-    mx, my = _inverse_map(h, residual.shape[:2], residual, 1.0)
+    mx, my = _inverse_map(h, residual.shape[:2], residual)
     return cv2.remap(moving, mx, my, cv2.INTER_LINEAR)
 
 
-def _warp_full(moving: np.ndarray, shape, h: np.ndarray, residual: np.ndarray | None,
-               step: float) -> tuple[np.ndarray, np.ndarray]:
+def _warp_full(moving: np.ndarray, shape, h: np.ndarray,
+               residual: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = shape
     if residual is None:
         warped = cv2.warpPerspective(moving, h, (cols, rows), flags=cv2.INTER_LINEAR)
         valid = cv2.warpPerspective(np.full(moving.shape[:2], 255, np.uint8), h, (cols, rows),
                                     flags=cv2.INTER_NEAREST) > 0
         return warped, valid
-    up = cv2.resize(residual, (cols, rows), interpolation=cv2.INTER_LINEAR)
-    mx, my = _inverse_map(h, (rows, cols), up, 1.0)
+    mx, my = _inverse_map(h, (rows, cols), residual)
     warped = cv2.remap(moving, mx, my, cv2.INTER_LINEAR)
     hm, wm = moving.shape[:2]
     valid = (mx >= 0) & (mx <= wm - 1) & (my >= 0) & (my <= hm - 1)
