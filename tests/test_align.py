@@ -137,3 +137,16 @@ def test_bad_arrays_are_refused_at_the_door():
         align(fixed.astype(np.float32), fixed)
     with pytest.raises(ValueError, match="uint8 RGB"):
         align(fixed, fixed[..., 0])
+
+
+@pytest.mark.parametrize("name,factor", [("session4_front.jpg", 0.6), ("session4_left-cheek.jpg", 0.7)])
+def test_a_different_camera_resolution_is_aligned_just_as_well(name, factor):
+    """Another phone: the later photo at 0.6x or 0.7x the baseline's pixels (measured 0.03, 0.07 px)."""
+    moving = cv2.resize(load_image(DEMO / name), None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    k, c = 1 / factor, 0.5 / factor - 0.5  # resized pixel centres -> original pixel centres
+    to_original = np.array([[k, 0, c], [0, k, c], [0, 0, 1]])
+    result = align(moving, _baseline(_photo(name)["view"]))
+    assert result.ok
+    pts = _grid(moving.shape)
+    truth = _true_to_fixed(name, cv2.perspectiveTransform(pts[None], to_original)[0])
+    assert np.linalg.norm(result.to_fixed(pts) - truth, axis=1).mean() < 0.3
