@@ -20,6 +20,7 @@ from analyzer import __version__
 from analyzer.align import align
 from analyzer.heatmap import change_heatmap
 from analyzer.images import InvalidImage, load_photo, to_png_bytes
+from analyzer.quality import assess
 
 __all__ = ["main"]
 
@@ -75,7 +76,12 @@ def _load(path: str):
 
 
 def _analyze(args: argparse.Namespace) -> dict:
-    return {"analyzer_version": __version__, "photo": {"path": args.photo, **_load(args.photo).to_dict()}}
+    photo = _load(args.photo)
+    return {
+        "analyzer_version": __version__,
+        "photo": {"path": args.photo, **photo.to_dict()},
+        "quality": assess(photo.image).to_dict(),
+    }
 
 
 def _compare(args: argparse.Namespace) -> dict:
@@ -85,6 +91,7 @@ def _compare(args: argparse.Namespace) -> dict:
         "analyzer_version": __version__,
         "before": {"path": args.before, **before.to_dict()},
         "after": {"path": args.after, **after.to_dict()},
+        "quality": assess(after.image, before.image).to_dict(),
         "alignment": alignment.to_dict(),
     }
     if args.heatmap:

@@ -204,3 +204,16 @@ def test_compare_refuses_a_heatmap_of_unrelated_photos(capsys, tmp_path, photo_f
     assert main(argv) == 2
     assert "no heatmap" in _one_error_line(capsys.readouterr().err)
     assert not out.exists()
+
+
+def test_analyze_reports_capture_quality_with_advice(capsys, tmp_path):
+    import cv2
+
+    photo = cv2.imread(str(DEMO / "session1_front.jpg"))
+    blurred = tmp_path / "shaky.png"
+    cv2.imwrite(str(blurred), cv2.GaussianBlur(photo, (0, 0), 6.0))
+    assert main(["analyze", str(blurred), "--json"]) == 0
+    quality = json.loads(capsys.readouterr().out)["quality"]
+    assert quality["ok"] is False
+    assert [i["code"] for i in quality["issues"]] == ["blurred"]
+    assert "steadier" in quality["issues"][0]["message"]
