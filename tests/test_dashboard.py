@@ -101,3 +101,32 @@ def test_streamlit_serves_the_dashboard(tmp_path):
         server.terminate()
         server.wait(timeout=20)
         log.close()
+
+
+def test_aligned_change_view_shows_the_heatmap_with_its_score():
+    at = _app().run()
+    day1 = next(o for o in at.selectbox(key="visit").options if "day 1" in o)
+    at.selectbox(key="visit").set_value(day1).run()
+    at.toggle(key="aligned").set_value(True).run()
+    assert not at.exception and not at.error and not at.warning
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert len(captions) == 3  # baseline, selected, and the aligned pair with its change
+    assert "aligned (registration score" in captions[2]
+
+
+def test_photos_of_different_skin_are_not_shown_as_aligned(tmp_path, monkeypatch):
+    demo = ROOT / "sample_images"
+    shutil.copy(demo / "manifest.json", tmp_path)
+    for photo in demo.glob("*.jpg"):
+        (tmp_path / photo.name).symlink_to(photo)
+    # the day-1 follow-up "photo" is in fact the other cheek: it must be refused, with the reason
+    (tmp_path / "session2_day1_front.jpg").unlink()
+    (tmp_path / "session2_day1_front.jpg").symlink_to(demo / "session1_right-cheek.jpg")
+    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(tmp_path))
+    at = _app().run()
+    day1 = next(o for o in at.selectbox(key="visit").options if "day 1" in o)
+    at.selectbox(key="visit").set_value(day1).run()
+    at.toggle(key="aligned").set_value(True).run()
+    assert not at.exception
+    assert at.warning and at.warning[0].value.startswith("Not aligned:")
+    assert len(at.get("image")) == 2

@@ -16,9 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analyzer.align import align
+from analyzer.heatmap import change_heatmap
 from analyzer.images import load_image
 
-__all__ = ["DemoCourse", "DemoVisit", "demo_folder", "load_demo_course", "preview"]
+__all__ = ["AlignedView", "DemoCourse", "DemoVisit", "aligned_view", "demo_folder", "load_demo_course",
+           "preview"]
 
 
 def demo_folder() -> Path:
@@ -95,3 +98,21 @@ def preview(path: Path, *, max_side: int = 1100) -> np.ndarray:
         return image
     size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class AlignedView:
+    """A later photo aligned onto the baseline: the verdict and, when ok, the change heatmap."""
+
+    ok: bool
+    score: float
+    reason: str
+    heatmap: np.ndarray | None  # (h, w, 3) uint8 RGB: baseline | aligned later photo with change
+
+
+def aligned_view(baseline: Path, later: Path, *, max_width: int = 1600) -> AlignedView:
+    """Align `later` onto `baseline` and draw the change; raises InvalidImage for a bad photo."""
+    fixed = load_image(baseline)
+    result = align(load_image(later), fixed)
+    heatmap = change_heatmap(fixed, result, max_width=max_width) if result.ok else None
+    return AlignedView(result.ok, result.score, result.reason, heatmap)

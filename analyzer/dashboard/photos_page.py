@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analyzer.dashboard.demo_data import demo_folder, load_demo_course, preview
+from analyzer.dashboard.demo_data import aligned_view, demo_folder, load_demo_course, preview
 from analyzer.images import InvalidImage
 
 
@@ -14,6 +14,12 @@ from analyzer.images import InvalidImage
 def _cached_preview(path: str, mtime: float):
     # keyed by path and modification time: a rebuilt demo is re-read
     return preview(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_aligned(baseline: str, baseline_mtime: float, later: str, later_mtime: float):
+    # pure in its arguments (paths and modification times): safe to share between users
+    return aligned_view(Path(baseline), Path(later))
 
 
 def _show(folder: Path, name: str, caption: str) -> None:
@@ -55,7 +61,24 @@ with right:
         _show(folder, visit.photos[view], visit.label)
     else:
         st.info(f"No {view.replace('-', ' ')} photo at this visit.")
-st.caption("Photos as taken, upright; not yet aligned or measured.")
+st.caption("Photos as taken, upright.")
+
+if view in visit.photos and visit is not baseline and st.toggle(
+        "Align to the baseline and show the change", key="aligned"):
+    base_path, later_path = folder / baseline.photos[view], folder / visit.photos[view]
+    try:
+        with st.spinner("Aligning to the baseline…"):
+            result = _cached_aligned(str(base_path), base_path.stat().st_mtime,
+                                     str(later_path), later_path.stat().st_mtime)
+    except (FileNotFoundError, InvalidImage) as err:
+        st.error(f"Cannot align: {err}")
+    else:
+        if result.ok:
+            st.image(result.heatmap, width="stretch",
+                     caption=f"Baseline | {visit.label}, aligned (registration score {result.score:.2f}); "
+                             "colour change beyond what the eye just notices is shaded purple to yellow.")
+        else:
+            st.warning(f"Not aligned: {result.reason}.")
 
 st.subheader("Course")
 st.dataframe(
