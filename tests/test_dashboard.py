@@ -55,14 +55,19 @@ def test_missing_demo_data_ends_in_a_clear_message(tmp_path, monkeypatch):
     assert "make_demo.py" in at.error[0].value
 
 
-def test_damaged_photo_is_reported_on_the_page_not_as_a_traceback(tmp_path, monkeypatch):
+def _demo_with(folder: Path, monkeypatch, name: str, replacement: bytes) -> None:
+    """Point the app at a copy of the demo whose photo `name` has other bytes."""
     demo = ROOT / "sample_images"
-    shutil.copy(demo / "manifest.json", tmp_path)
+    shutil.copy(demo / "manifest.json", folder)
     for photo in demo.glob("*.jpg"):
-        (tmp_path / photo.name).symlink_to(photo)
-    (tmp_path / "session5_front.jpg").unlink()
-    (tmp_path / "session5_front.jpg").write_bytes(b"not a photo")
-    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(tmp_path))
+        if photo.name != name:
+            (folder / photo.name).symlink_to(photo)
+    (folder / name).write_bytes(replacement)
+    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(folder))
+
+
+def test_damaged_photo_is_reported_on_the_page_not_as_a_traceback(tmp_path, monkeypatch):
+    _demo_with(tmp_path, monkeypatch, "session5_front.jpg", b"not a photo")
     at = _app().run()
     assert not at.exception
     assert any("session5_front.jpg" in e.value and "not a photo" in e.value for e in at.error)
@@ -115,14 +120,9 @@ def test_aligned_change_view_shows_the_heatmap_with_its_score():
 
 
 def test_photos_of_different_skin_are_not_shown_as_aligned(tmp_path, monkeypatch):
-    demo = ROOT / "sample_images"
-    shutil.copy(demo / "manifest.json", tmp_path)
-    for photo in demo.glob("*.jpg"):
-        (tmp_path / photo.name).symlink_to(photo)
     # the day-1 follow-up "photo" is in fact the other cheek: it must be refused, with the reason
-    (tmp_path / "session2_day1_front.jpg").unlink()
-    (tmp_path / "session2_day1_front.jpg").symlink_to(demo / "session1_right-cheek.jpg")
-    monkeypatch.setenv("ANALYZER_DEMO_DIR", str(tmp_path))
+    other_cheek = (ROOT / "sample_images" / "session1_right-cheek.jpg").read_bytes()
+    _demo_with(tmp_path, monkeypatch, "session2_day1_front.jpg", other_cheek)
     at = _app().run()
     day1 = next(o for o in at.selectbox(key="visit").options if "day 1" in o)
     at.selectbox(key="visit").set_value(day1).run()
