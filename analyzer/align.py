@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from analyzer.images import check_rgb8
+
 __all__ = ["Alignment", "align"]
 
 _WORK_SIDE = 1024  # px: longest side for global estimation
@@ -132,8 +134,8 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
     Alignment
         Always returned; check ``ok`` before trusting it.
     """
-    _check_rgb(moving, "moving")
-    _check_rgb(fixed, "fixed")
+    check_rgb8(moving, "moving")
+    check_rgb8(fixed, "fixed")
     fixed_gray = _luminance(fixed)
     moving_gray = _luminance(moving)
 
@@ -176,10 +178,10 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
     h_work = best_h
     for level, iterations in ((0.5, 30), (1.0, 15)):
         sl = np.diag([level, level, 1.0])
-        h_l, rho = _ecc(_resize(m_work, level), _resize(f_work, level), sl @ h_work @ np.linalg.inv(sl),
-                        iterations=iterations)
+        h_l, _ = _ecc(_resize(m_work, level), _resize(f_work, level), sl @ h_work @ np.linalg.inv(sl),
+                      iterations=iterations)
         if h_l is not None:
-            h_work, best_rho = np.linalg.inv(sl) @ h_l @ sl, rho
+            h_work = np.linalg.inv(sl) @ h_l @ sl
     homography = np.linalg.inv(scale_out) @ h_work @ scale_in
 
     # sub-pixel finish on patches at up to _FINE_SIDE resolution
@@ -222,12 +224,6 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
 
 
 # --- image preparation ---------------------------------------------------------------
-
-
-def _check_rgb(image: np.ndarray, name: str) -> None:
-    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
-            and image.dtype == np.uint8):
-        raise ValueError(f"{name} must be an (H, W, 3) uint8 RGB array, as load_image returns")
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:

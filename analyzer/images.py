@@ -38,6 +38,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "MIN_SIDE",
+    "check_rgb8",
     "load_image",
     "load_photo",
     "to_jpeg_bytes",
@@ -177,7 +178,7 @@ def to_png_bytes(image: np.ndarray, *, compression: int = 3) -> bytes:
     compression : int, 0..9
         zlib level; 3 is about as small as 9 on photos and several times faster.
     """
-    _check_rgb8(image)
+    check_rgb8(image)
     ok, buf = cv2.imencode(".png", image[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:  # pragma: no cover -- OpenCV refuses only invalid arrays, checked above
         raise ValueError("PNG encoding failed")
@@ -189,7 +190,7 @@ def to_jpeg_bytes(image: np.ndarray, *, quality: int = 92) -> bytes:
 
     For previews and reports; store originals with :func:`to_png_bytes`.
     """
-    _check_rgb8(image)
+    check_rgb8(image)
     params = [
         cv2.IMWRITE_JPEG_QUALITY, int(quality),
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
@@ -496,10 +497,11 @@ def _float_to_u8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
-def _check_rgb8(image: np.ndarray) -> None:
+def check_rgb8(image: np.ndarray, name: str = "image") -> None:
+    """Raise ValueError unless `image` is an (H, W, 3) uint8 array: the pipeline's one photo format."""
     if not (isinstance(image, np.ndarray) and image.dtype == np.uint8
             and image.ndim == 3 and image.shape[2] == 3):
-        raise ValueError("expected an (H, W, 3) uint8 RGB array")
+        raise ValueError(f"{name} must be an (H, W, 3) uint8 RGB array, as load_image returns")
 
 
 # --- metadata --------------------------------------------------------------

@@ -27,6 +27,8 @@ from skimage import data as _skdata
 from skimage.feature import Cascade
 from skimage.measure import blur_effect
 
+from analyzer.images import check_rgb8
+
 __all__ = ["Face", "QualityIssue", "QualityReport", "assess"]
 
 _SIDE = 1024  # px: photos are judged at this longest side, so limits hold at any resolution
@@ -114,8 +116,7 @@ def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport
 
 
 def _measure(img: np.ndarray) -> dict:
-    if not (isinstance(img, np.ndarray) and img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8):
-        raise ValueError("expected an (H, W, 3) uint8 RGB array, as load_image returns")
+    check_rgb8(img)
     scale = min(1.0, _SIDE / max(img.shape[:2]))
     small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
