@@ -17,9 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from analyzer import __version__
-from analyzer.align import align
+from analyzer.compare import NoSkin, analyze, compare
 from analyzer.heatmap import change_heatmap
 from analyzer.images import InvalidImage, load_photo, to_png_bytes
+from analyzer.metrics import info
 from analyzer.quality import assess
 
 __all__ = ["main"]
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.run(args)
-    except (InvalidImage, CommandError) as err:
+    except (InvalidImage, CommandError, NoSkin) as err:
         print(f"skin-analyzer: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
@@ -56,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="read one photo and report on it")
     analyze.add_argument("photo", metavar="PHOTO", help="JPEG, PNG, HEIC, TIFF or WebP file")
     analyze.add_argument("--json", action="store_true", help="print JSON instead of text")
+    analyze.add_argument("--px-per-mm", type=float, metavar="SCALE",
+                         help="known scale in pixels per millimetre (default: from the face's size)")
     analyze.set_defaults(run=_analyze)
 
     compare = commands.add_parser("compare", help="read a before and an after photo")
@@ -76,23 +79,31 @@ def _load(path: str):
 
 
 def _analyze(args: argparse.Namespace) -> dict:
+    if args.px_per_mm is not None and not args.px_per_mm > 0:
+        raise CommandError(f"--px-per-mm must be positive, not {args.px_per_mm}")
     photo = _load(args.photo)
+    metrics = analyze(photo.image, px_per_mm=args.px_per_mm)
     return {
         "analyzer_version": __version__,
         "photo": {"path": args.photo, **photo.to_dict()},
         "quality": assess(photo.image).to_dict(),
+        "metrics": _rounded(metrics.to_dict()),
+        "measured": metrics.context(),
     }
 
 
 def _compare(args: argparse.Namespace) -> dict:
     before, after = _load(args.before), _load(args.after)
-    alignment = align(after.image, before.image)
+    comparison = compare(before.image, after.image)
+    alignment = comparison.alignment
     result = {
         "analyzer_version": __version__,
         "before": {"path": args.before, **before.to_dict()},
         "after": {"path": args.after, **after.to_dict()},
         "quality": assess(after.image, before.image).to_dict(),
         "alignment": alignment.to_dict(),
+        "tone": comparison.tone.to_dict(),
+        "metrics": _metric_table(comparison),
     }
     if args.heatmap:
         if not alignment.ok:
@@ -103,14 +114,55 @@ def _compare(args: argparse.Namespace) -> dict:
     return result
 
 
+def _rounded(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: (round(v, 4) if v == v else None) for k, v in values.items()}  # NaN -> null
+
+
+def _metric_table(comparison) -> dict:
+    """Per metric: before, after, change and whether it exceeds measurement noise."""
+    if comparison.after is None:
+        return {"not_compared": f"the photos do not align: {comparison.alignment.reason}"}
+    before, after = _rounded(comparison.before.to_dict()), _rounded(comparison.after.to_dict())
+    delta = _rounded(dict(comparison.delta))
+    return {key: {"before": before[key], "after": after[key], "change": delta[key],
+                  "significant": comparison.significant[key]} for key in before}
+
+
 class CommandError(Exception):
     """A reason the command could not do what was asked (exit status 2)."""
 
 
 def _print_text(result: dict, indent: str = "") -> None:
     for key, value in result.items():
-        if isinstance(value, dict):
+        if key == "metrics" and isinstance(value, dict) and "not_compared" not in value:
+            print(f"{indent}metrics:")
+            for line in _metric_lines(value):
+                print(f"{indent}  {line}")
+        elif isinstance(value, dict):
             print(f"{indent}{key}:")
             _print_text(value, indent + "  ")
         else:
             print(f"{indent}{key}: {value}")
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    """One aligned line per metric: name, value (or before -> after, change, '*' when significant)."""
+    lines = []
+    for key, value in metrics.items():
+        meta = info(key)
+        name = f"{key.split('.')[1]} {meta.label}" if key.startswith("zone.") else meta.label
+        fmt = f".{meta.decimals}f"
+        if isinstance(value, dict):
+            if value["change"] is None:
+                continue
+            mark = " *" if value["significant"] else ""
+            text = (f"{value['before']:{fmt}} -> {value['after']:{fmt}}  ({value['change']:+{fmt}})"
+                    f" {meta.unit}{mark}")
+        else:
+            if value is None:
+                continue
+            text = f"{value:{fmt}} {meta.unit}"
+        lines.append(f"{name:<40} {text}")
+    if any(isinstance(v, dict) and v["significant"] for v in metrics.values()):
+        lines.append("* beyond the change repeat photos of unchanged skin show (minimal detectable change)")
+    return lines

@@ -45,8 +45,8 @@ def colour_difference(fixed: np.ndarray, alignment: Alignment) -> np.ndarray:
         return np.zeros(valid.shape, np.float32)
     gains = np.median(before[inner], axis=0) / np.maximum(np.median(after[inner], axis=0), 1e-4)
     after = np.clip(after * gains.astype(np.float32), 0.0, 1.0)
-    lab_before = cv2.cvtColor(before, cv2.COLOR_RGB2Lab)  # float input: linear RGB -> CIELAB
-    lab_after = cv2.cvtColor(after, cv2.COLOR_RGB2Lab)
+    lab_before = cv2.cvtColor(before, cv2.COLOR_LRGB2Lab)  # linear RGB -> CIELAB (D65)
+    lab_after = cv2.cvtColor(after, cv2.COLOR_LRGB2Lab)
     diff = np.linalg.norm(lab_before - lab_after, axis=2)
     diff = cv2.GaussianBlur(diff, (0, 0), 3.0)  # residual misregistration and noise
     return np.where(valid, diff, 0.0).astype(np.float32)

@@ -29,7 +29,7 @@ from skimage.measure import blur_effect
 
 from analyzer.images import check_rgb8
 
-__all__ = ["Face", "QualityIssue", "QualityReport", "assess"]
+__all__ = ["Face", "QualityIssue", "QualityReport", "assess", "detect_face"]
 
 _SIDE = 1024  # px: photos are judged at this longest side, so limits hold at any resolution
 _MAX_BLUR = 0.72  # blur effect above which any photo is too soft (demo photos: 0.58..0.64)
@@ -115,10 +115,27 @@ def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport
     return QualityReport(issues=tuple(issues), **{k: v for k, v in current.items() if k != "shape"})
 
 
-def _measure(img: np.ndarray) -> dict:
+def detect_face(img: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest frontal face's box (x, y, width, height) in `img`'s pixels, or None.
+
+    `img` is an (H, W, 3) uint8 RGB photo. Faces narrower than a fifth of the
+    photo's shorter side are not reported (on close-ups they are false alarms).
+    """
     check_rgb8(img)
+    small, scale = _small(img)
+    face = _detect_face(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    return None if face is None else tuple(v / scale for v in face)
+
+
+def _small(img: np.ndarray) -> tuple[np.ndarray, float]:
     scale = min(1.0, _SIDE / max(img.shape[:2]))
     small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+    return small, scale
+
+
+def _measure(img: np.ndarray) -> dict:
+    check_rgb8(img)
+    small, scale = _small(img)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     face = _detect_face(gray)
     return {

@@ -1,0 +1,341 @@
+"""Analysis of one photo, and of a later photo against the patient's baseline.
+
+:func:`analyze` finds the skin (:mod:`analyzer.skin`), takes the light out
+(:mod:`analyzer.color`) and measures redness, pigmentation and texture
+(:mod:`analyzer.metrics`) over the whole skin and each face zone.
+
+:func:`compare` aligns the later photo onto the baseline
+(:func:`analyzer.align`), fits its exposure, white balance and tone curve to
+the baseline's on the non-skin surfaces both show, and measures both photos
+over exactly the same skin -- the baseline's, where the later photo covers
+it. Each change is flagged *significant* only beyond its minimal detectable
+change: what repeat photos of unchanged skin (small pose, exposure, noise and
+JPEG differences) move it by, measured with ``python bench/repeatability.py``.
+
+Both work in an *analysis frame*: the skin's bounding box, resampled to at
+most 8 px/mm -- fine enough for 0.3 mm lines and pores, and the same for every
+photo whatever its resolution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from analyzer.align import Alignment, align
+from analyzer.color import (
+    IDENTITY_TONE,
+    Illuminant,
+    Tone,
+    estimate_illuminant,
+    match_tone,
+    normalize,
+    optical_density,
+    srgb_to_linear,
+    unmix,
+)
+from analyzer.images import check_rgb8
+from analyzer.metrics import METRICS
+from analyzer.metrics.pigmentation import Spot, find_spots, melanin_map, pigmentation, tone_map
+from analyzer.metrics.redness import erythema_map, even_level, redness
+from analyzer.metrics.repeatability import MINIMAL_DETECTABLE_CHANGE
+from analyzer.metrics.texture import find_pores, relief_map, roughness_map, texture, wrinkle_map
+from analyzer.skin import SkinRegions, regions
+
+__all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
+
+ALGORITHM_VERSION = "1.0"  # bump when any metric's definition changes; stored with every analysis
+_WORK_PX_PER_MM = 8.0
+_MARGIN_MM = 3.0
+_SAMPLE_PIXELS = 1_000_000  # light and tone are estimated on about this many pixels
+_MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
+
+
+class NoSkin(ValueError):
+    """The photo (or the given mask) leaves too little skin to measure."""
+
+
+@dataclass(frozen=True)
+class Maps:
+    """Per-pixel maps behind the metrics, in the analysis frame.
+
+    ``box`` is (x0, y0, x1, y1) of the frame in the photo's pixels and
+    ``factor`` the frame's pixels per photo pixel (<= 1). Use :meth:`to_photo`
+    to draw a map over the photo.
+    """
+
+    erythema: np.ndarray  # EI units, float32
+    melanin: np.ndarray  # MI units, float32
+    relief: np.ndarray  # relief units, float32
+    lines: np.ndarray  # bool: on a fine line or wrinkle
+    spots: np.ndarray  # bool: on a brown spot
+    mask: np.ndarray  # bool: measured skin
+    box: tuple[int, int, int, int]
+    factor: float
+
+    def to_photo(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        """Map `name` resampled onto a photo of `shape` (H, W); 0 outside the frame. float32."""
+        values = getattr(self, name).astype(np.float32)
+        x0, y0, x1, y1 = self.box
+        out = np.zeros(shape, np.float32)
+        out[y0:y1, x0:x1] = cv2.resize(values, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        return out
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """What :func:`analyze` measured.
+
+    ``values`` holds every key of :data:`analyzer.metrics.METRICS` for the
+    whole area, and ``zone.<name>.<key>`` for each face zone found.
+    """
+
+    values: Mapping[str, float]
+    px_per_mm: float  # the photo's scale
+    scale_source: str  # "given", "face" or "frame"
+    area_mm2: float
+    illuminant: Illuminant
+    red_level: float  # even-skin erythema that red areas were judged against, EI units
+    spots: tuple[Spot, ...]  # in the photo's pixels
+    maps: Maps = field(repr=False)
+    version: str = ALGORITHM_VERSION
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+    def to_dict(self) -> dict[str, float]:
+        """Flat ``{"redness.erythema_index": 12.3, "zone.forehead.texture.roughness": ...}``."""
+        return dict(self.values)
+
+    def context(self) -> dict:
+        """How the numbers were obtained: scale, area, light, version (JSON-ready)."""
+        return {
+            "px_per_mm": round(self.px_per_mm, 3),
+            "scale_source": self.scale_source,
+            "area_mm2": round(self.area_mm2, 1),
+            "illuminant": self.illuminant.to_dict(),
+            "red_level": round(self.red_level, 3),
+            "spots": [{"x": round(s.x, 1), "y": round(s.y, 1), "diameter_mm": round(s.diameter_mm, 2),
+                       "contrast": round(s.contrast, 2)} for s in self.spots],
+            "algorithm_version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A later photo against the baseline.
+
+    When the photos align, ``before`` and ``after`` are measured over the same
+    skin (the baseline's, where the later photo covers it), ``delta`` is after
+    minus before per key, and ``significant`` says which deltas exceed the
+    minimal detectable change. When they do not align (``alignment.ok`` is
+    False), ``after`` is None and ``delta`` and ``significant`` are empty: no
+    change is reported that could be a different patch of skin.
+    """
+
+    alignment: Alignment
+    before: Metrics
+    after: Metrics | None
+    delta: Mapping[str, float]
+    significant: Mapping[str, bool]
+    tone: Tone
+
+    def to_dict(self) -> dict:
+        return {
+            "alignment": self.alignment.to_dict(),
+            "tone": self.tone.to_dict(),
+            "before": self.before.to_dict(),
+            "after": None if self.after is None else self.after.to_dict(),
+            "delta": dict(self.delta),
+            "significant": dict(self.significant),
+        }
+
+
+def analyze(img: np.ndarray, mask: np.ndarray | None = None, *, px_per_mm: float | None = None) -> Metrics:
+    """Measure redness, pigmentation and texture in one photo.
+
+    Parameters
+    ----------
+    img : (H, W, 3) uint8 ndarray
+        sRGB photo, as from :func:`analyzer.load_image`.
+    mask : (H, W) bool ndarray, optional
+        Area to measure; default: the detected skin, with face zones.
+    px_per_mm : float, optional
+        Known scale; default: from the face's size, or the frame for close-ups.
+
+    Returns
+    -------
+    Metrics
+
+    Raises
+    ------
+    NoSkin
+        Less than 25 mm² of skin to measure.
+    """
+    check_rgb8(img, "photo")
+    skin = regions(img, mask=mask, px_per_mm=px_per_mm)
+    return _measure(img, skin, _illuminant(img, skin.reference))
+
+
+def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
+    """Measure the change from a baseline photo to a later photo of the same view.
+
+    Parameters
+    ----------
+    before : (H, W, 3) uint8 ndarray
+        The baseline photo (sRGB).
+    after : (H', W', 3) uint8 ndarray
+        A later photo of the same skin, any size.
+
+    Returns
+    -------
+    Comparison
+    """
+    check_rgb8(before, "baseline photo")
+    check_rgb8(after, "later photo")
+    skin = regions(before)
+    alignment = align(after, before)
+    illuminant = _illuminant(before, skin.reference)
+    if not alignment.ok:
+        return Comparison(alignment=alignment, before=_measure(before, skin, illuminant), after=None,
+                          delta={}, significant={}, tone=IDENTITY_TONE)
+    inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    common = _restrict(skin, inner)
+    tone = _tone(alignment.warped, before, skin.reference & inner)
+    m_before = _measure(before, common, illuminant)
+    # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
+    # resampling it into the baseline's frame would blur pores and fine lines that the
+    # baseline keeps, and read as a change.
+    m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
+                       level=m_before.red_level)
+    delta, significant = {}, {}
+    for key, value in m_before.values.items():
+        change = m_after.values[key] - value
+        delta[key] = change
+        significant[key] = bool(abs(change) > _mdc(key)) if math.isfinite(change) else False
+    return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
+                      significant=significant, tone=tone)
+
+
+def _mdc(key: str) -> float:
+    base = key.split(".", 2)[2] if key.startswith("zone.") else key
+    scale = 2.0 if key.startswith("zone.") else 1.0  # a zone is ~1/4 of the area: twice the noise
+    return scale * MINIMAL_DETECTABLE_CHANGE[base]
+
+
+def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) -> SkinRegions:
+    """The baseline's skin and zones drawn in the later photo's pixels, and its scale there.
+
+    Masks follow the homography (the dense residual, a few pixels at most,
+    does not matter for areas millimetres across).
+    """
+    h = alignment.homography
+
+    def warp(mask: np.ndarray) -> np.ndarray:
+        out = cv2.warpPerspective(mask.astype(np.uint8), h, (shape[1], shape[0]),
+                                  flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        return out.astype(bool)
+
+    rows, cols = np.nonzero(skin.mask)
+    centre = np.array([[[cols.mean(), rows.mean()]]], np.float64)  # in the baseline
+    to_moving = np.linalg.inv(h)
+    local = [cv2.perspectiveTransform(centre + d, to_moving)[0, 0] for d in ((0, 0), (1, 0), (0, 1))]
+    jacobian = np.stack([local[1] - local[0], local[2] - local[0]], axis=1)
+    scale = math.sqrt(abs(np.linalg.det(jacobian)))  # later-photo px per baseline px
+    return SkinRegions(mask=warp(skin.mask), zones={k: warp(v) for k, v in skin.zones.items()},
+                       reference=np.zeros(shape, bool), px_per_mm=skin.px_per_mm * scale,
+                       scale_source=skin.scale_source, face_box=None)
+
+
+def _restrict(skin: SkinRegions, keep: np.ndarray) -> SkinRegions:
+    return SkinRegions(mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()},
+                       reference=skin.reference, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
+                       face_box=skin.face_box)
+
+
+def _illuminant(img: np.ndarray, reference: np.ndarray) -> Illuminant:
+    step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
+    return estimate_illuminant(srgb_to_linear(img[::step, ::step]), reference[::step, ::step])
+
+
+def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
+    step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
+    sample = reference[::step, ::step]
+    if not sample.any():
+        return IDENTITY_TONE
+    return match_tone(srgb_to_linear(moving[::step, ::step]), srgb_to_linear(fixed[::step, ::step]), sample)
+
+
+def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone: Tone = IDENTITY_TONE,
+             level: float | None = None) -> Metrics:
+    area_mm2 = np.count_nonzero(skin.mask) / skin.px_per_mm**2
+    if area_mm2 < _MIN_AREA_MM2:
+        raise NoSkin(f"too little skin to measure ({area_mm2:.0f} mm², need {_MIN_AREA_MM2:.0f}): "
+                     "photograph the treated area closer, or draw a larger area")
+    box, factor = _frame(skin, img.shape[:2])
+    x0, y0, x1, y1 = box
+    ppm = skin.px_per_mm * factor
+    crop = tone.apply(_resample(srgb_to_linear(img[y0:y1, x0:x1]), factor))
+    mask = _resample_mask(skin.mask[y0:y1, x0:x1], factor)
+    zones = {name: _resample_mask(z[y0:y1, x0:x1], factor) for name, z in skin.zones.items()}
+
+    reflectance = normalize(crop, illuminant)
+    od = optical_density(reflectance)
+    amounts = unmix(od)
+    ei = erythema_map(od, px_per_mm=ppm)
+    if level is None:
+        level = even_level(ei, mask)
+    mi = melanin_map(amounts, px_per_mm=ppm)
+    spots, spot_mask = find_spots(mi, mask, px_per_mm=ppm)
+    relief = relief_map(amounts)
+    lines = wrinkle_map(relief, mask, px_per_mm=ppm)
+    pores = find_pores(relief, mask, px_per_mm=ppm)
+    band = roughness_map(relief, px_per_mm=ppm)
+    tone_mi = tone_map(mi, px_per_mm=ppm)
+
+    def measure(area: np.ndarray, prefix: str) -> dict[str, float]:
+        found = {
+            **{f"redness.{k}": v for k, v in redness(ei, area, level=level).items()},
+            **{f"pigmentation.{k}": v for k, v in pigmentation(
+                mi, tone_mi, reflectance, area, spot_mask, spots).items()},
+            **{f"texture.{k}": v for k, v in texture(band, area, lines, pores, px_per_mm=ppm).items()},
+        }
+        return {prefix + m.key: found[m.key] for m in METRICS}
+
+    values = measure(mask, "")
+    for name, zone in zones.items():
+        if np.count_nonzero(zone) / ppm**2 >= _MIN_AREA_MM2:
+            values.update(measure(zone, f"zone.{name}."))
+    in_photo = tuple(Spot(x=s.x / factor + x0, y=s.y / factor + y0, diameter_mm=s.diameter_mm,
+                          contrast=s.contrast) for s in spots)
+    maps = Maps(erythema=ei, melanin=mi, relief=relief, lines=lines, spots=spot_mask, mask=mask,
+                box=box, factor=factor)
+    return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
+                   area_mm2=float(area_mm2), illuminant=illuminant, red_level=float(level), spots=in_photo,
+                   maps=maps)
+
+
+def _frame(skin: SkinRegions, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], float]:
+    rows = np.flatnonzero(skin.mask.any(axis=1))
+    cols = np.flatnonzero(skin.mask.any(axis=0))
+    margin = int(math.ceil(_MARGIN_MM * skin.px_per_mm))
+    x0, x1 = max(0, cols[0] - margin), min(shape[1], cols[-1] + 1 + margin)
+    y0, y1 = max(0, rows[0] - margin), min(shape[0], rows[-1] + 1 + margin)
+    return (int(x0), int(y0), int(x1), int(y1)), min(1.0, _WORK_PX_PER_MM / skin.px_per_mm)
+
+
+def _resample(image: np.ndarray, factor: float) -> np.ndarray:
+    if factor >= 1.0:
+        return np.ascontiguousarray(image)
+    size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _resample_mask(mask: np.ndarray, factor: float) -> np.ndarray:
+    if factor >= 1.0:
+        return mask.copy()
+    return _resample(mask.astype(np.float32), factor) > 0.5

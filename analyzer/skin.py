@@ -1,0 +1,198 @@
+"""Skin and zones: which pixels are measured, what each is called, and how big a millimetre is.
+
+Metrics are only as good as the area they average over. :func:`regions` finds
+
+* the **skin mask**: the face's skin without eyes, brows, lips, nostrils,
+  hair, background and specular glare -- or, on a close-up with no face, the
+  whole frame less glare, deep shadow and a thin border;
+* named **zones** -- forehead, left and right cheek, nose, chin -- where a
+  face is found ("left" is the patient's left, on the image's right in a
+  frontal photo);
+* the **reference**: what is clearly not skin (background, clothing, hair)
+  and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`);
+* the **scale** in pixels per millimetre: from the face's size where a face
+  is found, else from the frame (a close-up is taken to be about 10 cm
+  across its shorter side), else as given by the caller.
+
+Faces are outlined with the face-landmark model when it is installed
+(:mod:`analyzer.landmarks`); otherwise from the box of scikit-image's LBP
+frontal-face detector and average facial proportions. A caller's own mask
+(a scar, a treated patch) overrides the detected skin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from analyzer.images import check_rgb8
+from analyzer.quality import detect_face
+
+__all__ = ["ZONES", "SkinRegions", "regions"]
+
+ZONES = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
+
+# The face detector's box is ~1.15x the face's width (measured on the demo
+# patient: box 1013 px, face 880 px). An adult face is ~140 mm wide
+# (bizygomatic breadth, Farkas 1994: 137 +- 7 mm), so the box spans ~161 mm.
+_BOX_WIDTH_MM = 161.0
+_CLOSE_UP_SIDE_MM = 100.0  # shorter side of a close-up when nothing says otherwise
+_FACE_OVAL = ((0.50, 0.59), (0.43, 0.51))  # centre, semi-axes, as fractions of the box
+# Parts that are not skin, as ellipses in box fractions: (centre, semi-axes).
+_EXCLUDED = (
+    ((0.31, 0.35), (0.13, 0.075)), ((0.72, 0.35), (0.13, 0.075)),  # eyes
+    ((0.28, 0.26), (0.15, 0.055)), ((0.74, 0.26), (0.15, 0.055)),  # brows
+    ((0.50, 0.65), (0.12, 0.055)),  # nostrils
+    ((0.52, 0.79), (0.30, 0.11)),  # lips
+)
+# Zones in box fractions (x0, y0, x1, y1), intersected with the oval and the skin.
+_ZONE_BOXES = {
+    "forehead": (0.22, 0.08, 0.78, 0.21),
+    "right_cheek": (0.10, 0.44, 0.39, 0.72),  # the patient's right: the image's left
+    "left_cheek": (0.61, 0.44, 0.90, 0.72),
+    "nose": (0.42, 0.38, 0.58, 0.63),
+    "chin": (0.34, 0.90, 0.66, 1.08),
+}
+_SHADOW = 0.35  # pixels darker than this share of the skin's median luminance: hair, brows, nostrils
+_GLARE = 0.96  # linear: any channel above this is clipped or specular
+
+
+@dataclass(frozen=True)
+class SkinRegions:
+    """Where to measure, in the analysed photo's pixels.
+
+    Attributes
+    ----------
+    mask : (H, W) bool ndarray
+        Skin to measure.
+    zones : dict of str -> (H, W) bool ndarray
+        Named zones within ``mask`` (empty when no face was found or a mask was given).
+    reference : (H, W) bool ndarray
+        Surfaces that are not skin, for the illuminant.
+    px_per_mm : float
+        Scale, pixels per millimetre.
+    scale_source : str
+        ``"given"``, ``"face"`` or ``"frame"``.
+    face_box : tuple of 4 floats or None
+        x, y, width, height of the face found, in pixels.
+    """
+
+    mask: np.ndarray
+    zones: dict[str, np.ndarray] = field(default_factory=dict)
+    reference: np.ndarray | None = None
+    px_per_mm: float = 1.0
+    scale_source: str = "frame"
+    face_box: tuple[float, float, float, float] | None = None
+
+
+def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
+            px_per_mm: float | None = None) -> SkinRegions:
+    """Find the skin to measure, its zones, the light reference and the scale.
+
+    Parameters
+    ----------
+    img : (H, W, 3) uint8 ndarray
+        sRGB photo.
+    mask : (H, W) bool ndarray, optional
+        The area to measure, drawn by the user; replaces the detected skin
+        (glare is still removed) and disables zones.
+    px_per_mm : float, optional
+        Known scale (from a ruler or a calibrated camera); overrides the estimate.
+
+    Returns
+    -------
+    SkinRegions
+    """
+    check_rgb8(img, "photo")
+    h, w = img.shape[:2]
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != (h, w):
+            raise ValueError(f"the mask is {mask.shape[1]}x{mask.shape[0]} px but the photo is {w}x{h}")
+        mask = mask.astype(bool)
+    box = detect_face(img)
+    glare = _glare(img)
+    if box is None:
+        skin = ~glare & _border(h, w)
+        skin &= ~_shadow(img, skin)
+        reference = np.zeros((h, w), bool)
+        zones: dict[str, np.ndarray] = {}
+        scale, source = min(h, w) / _CLOSE_UP_SIDE_MM, "frame"
+    else:
+        oval = _ellipse((h, w), box, *_FACE_OVAL)
+        skin = oval & ~glare
+        for centre, axes in _EXCLUDED:
+            skin &= ~_ellipse((h, w), box, centre, axes)
+        skin &= ~_shadow(img, skin)
+        skin = _clean(skin, box[2] / 100)
+        # reference: outside the face with a margin (necks and ears are skin too: leave them out)
+        around = _ellipse((h, w), box, _FACE_OVAL[0], (_FACE_OVAL[1][0] * 1.5, _FACE_OVAL[1][1] * 1.4))
+        below = np.zeros((h, w), bool)
+        below[int(box[1] + box[3] * 1.0):, int(box[0]):int(box[0] + box[2])] = True  # the neck
+        reference = ~around & ~below & ~glare
+        zones = {name: skin & _rect((h, w), box, _ZONE_BOXES[name]) for name in ZONES}
+        scale, source = box[2] / _BOX_WIDTH_MM, "face"
+    if mask is not None:
+        skin, zones = mask & ~glare, {}
+        if reference.any():
+            reference &= ~cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    if px_per_mm is not None:
+        if not px_per_mm > 0:
+            raise ValueError(f"px_per_mm must be positive, not {px_per_mm}")
+        scale, source = float(px_per_mm), "given"
+    return SkinRegions(mask=skin, zones=zones, reference=reference, px_per_mm=float(scale),
+                       scale_source=source, face_box=box)
+
+
+def _ellipse(shape, box, centre, axes) -> np.ndarray:
+    x, y, bw, bh = box
+    cx, cy = x + centre[0] * bw, y + centre[1] * bh
+    ax, ay = max(axes[0] * bw, 1.0), max(axes[1] * bh, 1.0)
+    out = np.zeros(shape, np.uint8)
+    cv2.ellipse(out, (round(cx), round(cy)), (round(ax), round(ay)), 0, 0, 360, 1, -1)
+    return out.astype(bool)
+
+
+def _rect(shape, box, frac) -> np.ndarray:
+    x, y, bw, bh = box
+    out = np.zeros(shape, bool)
+    x0, x1 = (max(0, round(x + f * bw)) for f in (frac[0], frac[2]))
+    y0, y1 = (max(0, round(y + f * bh)) for f in (frac[1], frac[3]))
+    out[y0:y1, x0:x1] = True
+    return out
+
+
+def _glare(img: np.ndarray) -> np.ndarray:
+    """Clipped or specular pixels, grown by 2 px (their halo is not skin colour either)."""
+    r, g, b = cv2.split(img)
+    brightest = cv2.max(cv2.max(r, g), b)
+    _, clipped = cv2.threshold(brightest, round(255 * _GLARE ** (1 / 2.4)) - 1, 1, cv2.THRESH_BINARY)
+    return cv2.dilate(clipped, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _shadow(img: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Much darker than the skin's median: hair, brows, nostrils, lashes, deep shadow."""
+    luminance = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if not skin.any():
+        return np.zeros(skin.shape, bool)
+    median = float(np.median(luminance[skin]))
+    # sRGB code values: the linear ratio _SHADOW is about _SHADOW ** (1 / 2.2) in code values
+    return luminance < median * _SHADOW ** (1 / 2.2)
+
+
+def _border(h: int, w: int) -> np.ndarray:
+    """All but a 2% border (vignetting, lens falloff and partial pixels live there)."""
+    out = np.zeros((h, w), bool)
+    m = max(1, round(0.02 * min(h, w)))
+    out[m:-m, m:-m] = True
+    return out
+
+
+def _clean(skin: np.ndarray, size_px: float) -> np.ndarray:
+    """Drop specks and fill pinholes smaller than `size_px` (about 1.6 mm on a face)."""
+    k = max(3, int(size_px) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    out = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    return out.astype(bool)
