@@ -42,8 +42,15 @@ from analyzer.images import check_rgb8
 from analyzer.metrics import METRICS
 from analyzer.metrics.pigmentation import Spot, find_spots, melanin_map, pigmentation, tone_map
 from analyzer.metrics.redness import erythema_map, even_level, redness
-from analyzer.metrics.repeatability import MINIMAL_DETECTABLE_CHANGE
-from analyzer.metrics.texture import find_pores, relief_map, roughness_map, texture, wrinkle_map
+from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.texture import (
+    MIN_PX_PER_MM,
+    find_pores,
+    relief_map,
+    roughness_map,
+    texture,
+    wrinkle_map,
+)
 from analyzer.skin import SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
@@ -102,6 +109,7 @@ class Metrics:
     red_level: float  # even-skin erythema that red areas were judged against, EI units
     spots: tuple[Spot, ...]  # in the photo's pixels
     maps: Maps = field(repr=False)
+    notes: tuple[str, ...] = ()  # why a metric is missing (NaN), in words for people
     version: str = ALGORITHM_VERSION
 
     def __getitem__(self, key: str) -> float:
@@ -122,6 +130,7 @@ class Metrics:
             "spots": [{"x": round(s.x, 1), "y": round(s.y, 1), "diameter_mm": round(s.diameter_mm, 2),
                        "contrast": round(s.contrast, 2)} for s in self.spots],
             "algorithm_version": self.version,
+            "notes": list(self.notes),
         }
 
 
@@ -143,10 +152,12 @@ class Comparison:
     delta: Mapping[str, float]
     significant: Mapping[str, bool]
     tone: Tone
+    light: str  # "reference": light matched on non-skin surfaces; "camera": camera white balance trusted
 
     def to_dict(self) -> dict:
         return {
             "alignment": self.alignment.to_dict(),
+            "light": self.light,
             "tone": self.tone.to_dict(),
             "before": self.before.to_dict(),
             "after": None if self.after is None else self.after.to_dict(),
@@ -202,7 +213,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     illuminant = _illuminant(before, skin.reference)
     if not alignment.ok:
         return Comparison(alignment=alignment, before=_measure(before, skin, illuminant), after=None,
-                          delta={}, significant={}, tone=IDENTITY_TONE)
+                          delta={}, significant={}, tone=IDENTITY_TONE, light=illuminant.source)
     inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     common = _restrict(skin, inner)
     tone = _tone(alignment.warped, before, skin.reference & inner)
@@ -212,19 +223,15 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     # baseline keeps, and read as a change.
     m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
                        level=m_before.red_level)
+    light = "reference" if illuminant.source == "reference" and tone.pixels else "camera"
     delta, significant = {}, {}
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
         delta[key] = change
-        significant[key] = bool(abs(change) > _mdc(key)) if math.isfinite(change) else False
+        significant[key] = bool(abs(change) > minimal_detectable_change(key, light)) \
+            if math.isfinite(change) else False
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
-                      significant=significant, tone=tone)
-
-
-def _mdc(key: str) -> float:
-    base = key.split(".", 2)[2] if key.startswith("zone.") else key
-    scale = 2.0 if key.startswith("zone.") else 1.0  # a zone is ~1/4 of the area: twice the noise
-    return scale * MINIMAL_DETECTABLE_CHANGE[base]
+                      significant=significant, tone=tone, light=light)
 
 
 def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) -> SkinRegions:
@@ -310,13 +317,17 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     for name, zone in zones.items():
         if np.count_nonzero(zone) / ppm**2 >= _MIN_AREA_MM2:
             values.update(measure(zone, f"zone.{name}."))
+    notes = []
+    if ppm < MIN_PX_PER_MM:
+        notes.append(f"fine lines and pores need at least {MIN_PX_PER_MM:g} px/mm; this photo has "
+                     f"{ppm:.1f}: take it closer or at a higher resolution")
     in_photo = tuple(Spot(x=s.x / factor + x0, y=s.y / factor + y0, diameter_mm=s.diameter_mm,
                           contrast=s.contrast) for s in spots)
     maps = Maps(erythema=ei, melanin=mi, relief=relief, lines=lines, spots=spot_mask, mask=mask,
                 box=box, factor=factor)
     return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
                    area_mm2=float(area_mm2), illuminant=illuminant, red_level=float(level), spots=in_photo,
-                   maps=maps)
+                   maps=maps, notes=tuple(notes))
 
 
 def _frame(skin: SkinRegions, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], float]:

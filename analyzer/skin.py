@@ -4,7 +4,7 @@ Metrics are only as good as the area they average over. :func:`regions` finds
 
 * the **skin mask**: the face's skin without eyes, brows, lips, nostrils,
   hair, background and specular glare -- or, on a close-up with no face, the
-  whole frame less glare, deep shadow and a thin border;
+  skin-coloured part of the frame less glare, deep shadow and a thin border;
 * named **zones** -- forehead, left and right cheek, nose, chin -- where a
   face is found ("left" is the patient's left, on the image's right in a
   frontal photo);
@@ -115,7 +115,7 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
     box = detect_face(img)
     glare = _glare(img)
     if box is None:
-        skin = ~glare & _border(h, w)
+        skin = ~glare & _border(h, w) & _skin_coloured(img)
         skin &= ~_shadow(img, skin)
         reference = np.zeros((h, w), bool)
         zones: dict[str, np.ndarray] = {}
@@ -162,6 +162,19 @@ def _rect(shape, box, frac) -> np.ndarray:
     y0, y1 = (max(0, round(y + f * bh)) for f in (frac[1], frac[3]))
     out[y0:y1, x0:x1] = True
     return out
+
+
+def _skin_coloured(img: np.ndarray) -> np.ndarray:
+    """Pixels whose chroma could be skin of any tone under roughly white light.
+
+    The YCbCr box of Chai and Ngan (1999, doi:10.1109/76.767122), Cr 133..173,
+    Cb 77..127, widened by 7 code values each way for colour casts the
+    illuminant correction takes out later. It removes clothing, backdrops and
+    instruments at the edge of a close-up, not skin.
+    """
+    ycrcb = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycrcb[..., 1], ycrcb[..., 2]
+    return (cr >= 126) & (cr <= 180) & (cb >= 70) & (cb <= 134)
 
 
 def _glare(img: np.ndarray) -> np.ndarray:

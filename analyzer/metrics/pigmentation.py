@@ -7,9 +7,11 @@ pigment and the curvature of a cheek does not read as a darker tone.
 
 * **Melanin index**: mean melanin over the area, in MI units (100 x decimal
   optical density along melanin's direction).
-* **Brown spots**: connected areas whose melanin exceeds the surrounding
-  skin's by a fixed contrast (hysteresis 5 / 10 MI units, about 0.12 / 0.23 OD), 1 to 20 mm
-  across and not line-shaped: age spots, sun spots, post-inflammatory
+* **Brown spots**: blobs of melanin above the surrounding skin's (found as
+  scale-space maxima of the Laplacian of Gaussian at radii 0.6 to 6 mm), at
+  least 10 MI units (about 0.23 OD) darker at their centre and on average,
+  outlined where they exceed half the centre's contrast (and at least 5 MI units); 1 to 20 mm across
+  and not line-shaped: age spots, sun spots, post-inflammatory
   hyperpigmentation. Each spot's size and contrast is reported.
 * **ITA**: individual typology angle, ``arctan((L* - 50) / b*)`` in degrees
   (Chardon et al. 1991, doi:10.1111/j.1467-2494.1991.tb00561.x); > 55 very
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from skimage.measure import label, regionprops
+from skimage.measure import regionprops
 
 from analyzer.color import linear_to_srgb
 
@@ -35,6 +37,7 @@ __all__ = ["Spot", "find_spots", "melanin_map", "pigmentation", "tone_map"]
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
 _SPOT_LOW, _SPOT_HIGH = 5.0, 10.0  # MI units over the surrounding skin (hysteresis)
 _SPOT_DIAMETER_MM = (1.0, 20.0)
+_SPOT_RADII_MM = (0.6, 0.9, 1.3, 1.9, 2.8, 4.0, 6.0)  # blob scales searched
 _MAX_ELONGATION = 4.0  # major / minor axis; longer shapes are lines or edges, not spots
 _BACKGROUND_SIGMA_MM = 4.0
 
@@ -74,28 +77,61 @@ def find_spots(mi: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tuple[l
     spot_mask : (H, W) bool ndarray
         Pixels on a spot.
     """
-    excess = mi - _surround(mi, mask, px_per_mm)
-    strong = mask & (excess > _SPOT_HIGH)
-    weak = mask & (excess > _SPOT_LOW)
-    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[np.unique(labels[strong])] = True
-    keep[0] = False
-    labels = np.where(keep[labels], labels, 0)
+    excess = np.where(mask, mi - _surround(mi, mask, px_per_mm), 0.0).astype(np.float32)
+    strength, radius = _blob_strength(excess, px_per_mm)
+    window = max(3, int(2 * _SPOT_RADII_MM[0] * px_per_mm) | 1)
+    peaks = (strength == cv2.dilate(strength, np.ones((window, window), np.uint8))) & (strength > 0) & mask
+    rows, cols = np.nonzero(peaks)
+    order = np.argsort(-strength[rows, cols])
     spots, spot_mask = [], np.zeros(mask.shape, bool)
     lo, hi = (d * px_per_mm for d in _SPOT_DIAMETER_MM)
-    for region in regionprops(label(labels > 0, connectivity=2), intensity_image=excess):
-        d = region.equivalent_diameter_area
-        if not lo <= d <= hi:
+    for r, c in zip(rows[order], cols[order], strict=True):
+        if spot_mask[r, c]:
+            continue  # inside a stronger spot
+        contrast = float(excess[r, c])
+        if contrast < _SPOT_HIGH:  # a spot's centre, and (below) its mean, are at least this dark
             continue
-        if region.axis_major_length > _MAX_ELONGATION * max(region.axis_minor_length, 1.0):
+        region, (r0, c0) = _region(excess, r, c, radius[r, c], max(_SPOT_LOW, contrast / 2))
+        props = regionprops(region.astype(np.uint8), intensity_image=excess[r0:r0 + region.shape[0],
+                                                                            c0:c0 + region.shape[1]])[0]
+        d = props.equivalent_diameter_area
+        too_faint = props.intensity_mean < _SPOT_HIGH
+        line_like = props.axis_major_length > _MAX_ELONGATION * max(props.axis_minor_length, 1.0)
+        if too_faint or line_like or not lo <= d <= hi:
             continue
-        y, x = region.centroid
-        spots.append(Spot(x=float(x), y=float(y), diameter_mm=float(d / px_per_mm),
-                          contrast=float(region.intensity_mean)))
-        r0, c0, r1, c1 = region.bbox
-        spot_mask[r0:r1, c0:c1] |= region.image
+        y, x = props.centroid
+        spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm),
+                          contrast=float(props.intensity_mean)))
+        spot_mask[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
     return spots, spot_mask
+
+
+def _blob_strength(excess: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scale-normalised blob strength ``-sigma^2 LoG`` (Lindeberg 1998) maximised over spot radii.
+
+    Returns the strength (MI units) and the radius (px) where it peaks, per pixel.
+    """
+    strength = np.zeros(excess.shape, np.float32)
+    radius = np.zeros(excess.shape, np.float32)
+    for radius_mm in _SPOT_RADII_MM:
+        r = radius_mm * px_per_mm
+        sigma = r / math.sqrt(2)  # the Laplacian of a Gaussian peaks on a disc of radius sigma * sqrt(2)
+        if sigma < 0.7:
+            continue
+        response = -cv2.Laplacian(cv2.GaussianBlur(excess, (0, 0), sigma), cv2.CV_32F, ksize=1) * sigma**2
+        better = response > strength
+        strength[better] = response[better]
+        radius[better] = r
+    return strength, radius
+
+
+def _region(excess: np.ndarray, row: int, col: int, radius: float, level: float):
+    """The connected area around (row, col), within 2.5 radii, where `excess` exceeds `level`."""
+    reach = int(math.ceil(2.5 * max(radius, 1.0)))
+    r0, c0 = max(0, row - reach), max(0, col - reach)
+    window = excess[r0:row + reach + 1, c0:col + reach + 1] > level
+    _, labels = cv2.connectedComponents(window.astype(np.uint8), connectivity=8)
+    return labels == labels[row - r0, col - c0], (r0, c0)
 
 
 def _surround(mi: np.ndarray, mask: np.ndarray, px_per_mm: float) -> np.ndarray:

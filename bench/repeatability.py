@@ -1,0 +1,153 @@
+"""Repeatability: how much do the metrics move between repeat photos of unchanged skin?
+
+Each trial renders two "captures" of the same demo-patient photo with
+independent small camera and lighting differences a careful clinic still has
+between visits -- rotation +-2 degrees, scale +-3 %, shift +-1.5 % of the
+frame, slight perspective, exposure +-15 %, white balance +-5 % per channel,
+gamma +-4 %, sensor noise 1.5 DN, JPEG quality 85..95 -- and runs
+``analyzer.compare`` on them. Nothing in the skin changed, so every delta is
+measurement noise. Printed per metric:
+
+* ``CV %``: within-subject coefficient of variation, ``SD(delta) / sqrt(2) /
+  mean`` (the market-leading booth system quotes 2-6 %);
+* ``MDC95``: minimal detectable change, the larger of 1.96 x the SD of the
+  deltas (each a difference of two captures) and the 95th percentile of |delta|
+  -- a change smaller than this is not called
+  significant (Weir 2005, doi:10.1519/15184.1);
+* zone figures (the largest over the five zones).
+
+Usage::
+
+    python bench/repeatability.py [--trials 10] [--views front left-cheek right-cheek]
+
+The figures in ``analyzer/metrics/repeatability.py`` come from this script's
+default run; it prints a block to paste there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analyzer import compare, load_image  # noqa: E402
+from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
+from analyzer.metrics import METRICS  # noqa: E402
+
+
+def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One simulated repeat capture of `photo`: camera move, light, noise, JPEG. uint8 RGB."""
+    h, w = photo.shape[:2]
+    angle = math.radians(rng.uniform(-2, 2))
+    scale = rng.uniform(0.97, 1.03)
+    shift = rng.uniform(-0.015, 0.015, 2) * (w, h)
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    rot = np.array([[scale * math.cos(angle), -scale * math.sin(angle), 0],
+                    [scale * math.sin(angle), scale * math.cos(angle), 0], [0, 0, 1]])
+    persp = np.array([[1, 0, 0], [0, 1, 0], [*rng.uniform(-1e-5, 1e-5, 2), 1]])
+    move = np.array([[1, 0, cx + shift[0]], [0, 1, cy + shift[1]], [0, 0, 1]]) @ persp @ rot @ \
+        np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+    linear = srgb_to_linear(photo)
+    linear = cv2.warpPerspective(linear, move, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    gains = rng.uniform(0.85, 1.15) * np.array([rng.uniform(0.95, 1.05), 1.0, rng.uniform(0.95, 1.05)])
+    srgb = linear_to_srgb(linear * gains.astype(np.float32)) ** np.float32(rng.uniform(0.96, 1.04))
+    srgb = srgb * 255 + rng.normal(0, 1.5, srgb.shape).astype(np.float32)
+    pixels = np.clip(np.rint(srgb), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=int(rng.integers(85, 96)))
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=10, help="repeat pairs per view (default 10)")
+    parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek"])
+    parser.add_argument("--seed", type=int, default=20261124)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    level: dict[tuple[str, str], list[float]] = {}  # (light, key) -> mean of the two captures
+    delta: dict[tuple[str, str], list[float]] = {}  # (light, key) -> deltas
+    light_of: dict[str, str] = {}
+    refused, started = 0, time.perf_counter()
+    for view in args.views:
+        photo = load_image(ROOT / "sample_images" / f"session1_{view}.jpg")
+        for _ in range(args.trials):
+            c = compare(capture(photo, rng), capture(photo, rng))
+            if c.after is None:
+                refused += 1
+                continue
+            light_of[view] = c.light
+            for key, value in c.delta.items():
+                base = key if not key.startswith("zone.") else "zone." + key.split(".", 2)[2]
+                delta.setdefault((c.light, base), []).append(value)
+                level.setdefault((c.light, base), []).append((c.after[key] + c.before[key]) / 2)
+    elapsed = time.perf_counter() - started
+    trials = args.trials * len(args.views)
+    print(f"{trials} repeat pairs ({', '.join(args.views)}), {refused} refused, {elapsed:.0f} s\n")
+    lights = sorted(set(light_of.values()), reverse=True)
+    mdc: dict[str, dict[str, float]] = {light: {} for light in lights}
+    cv: dict[str, dict[str, float]] = {light: {} for light in lights}
+    zone_mdc: dict[str, float] = {}
+    for light in lights:
+        views = [v for v in args.views if light_of.get(v) == light]
+        print(f"light from the {LIGHTS[light]} ({', '.join(views)}):")
+        print(f"  {'metric':<32} {'CV %':>6} {'MDC95':>8} {'zone MDC95':>11}  unit")
+        for m in METRICS:
+            mdc[light][m.key] = _mdc(delta[(light, m.key)])
+            cv[light][m.key] = _cv(delta[(light, m.key)], level[(light, m.key)])
+            zone = delta.get((light, "zone." + m.key))
+            if zone:
+                zone_mdc[m.key] = _mdc(zone)
+            shown = f"{_mdc(zone):11.3f}" if zone else f"{'-':>11}"
+            print(f"  {m.key:<32} {cv[light][m.key]:6.1f} {mdc[light][m.key]:8.3f} {shown}  {m.unit}")
+        print()
+    print("# paste into analyzer/metrics/repeatability.py")
+    for name, table in (("MINIMAL_DETECTABLE_CHANGE", mdc), ("COEFFICIENT_OF_VARIATION", cv)):
+        print(f"{name}: dict[str, dict[str, float]] = {{")
+        for light, values in table.items():
+            print(f'    "{light}": {{')
+            for key, value in values.items():
+                print(f'        "{key}": {_round(value)},')
+            print("    },")
+        print("}")
+    print("ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {")
+    for key, value in zone_mdc.items():
+        print(f'    "{key}": {_round(value)},')
+    print("}")
+
+
+LIGHTS = {"reference": "non-skin reference, tone matched", "camera": "camera's white balance (no reference)"}
+
+
+def _mdc(deltas: list[float]) -> float:
+    """MDC95 from differences between two independent captures (their SD is already sqrt(2) x one's)."""
+    d = np.asarray([v for v in deltas if math.isfinite(v)])
+    return max(1.96 * float(d.std()), float(np.percentile(np.abs(d), 95)))
+
+
+def _cv(deltas: list[float], levels: list[float]) -> float:
+    """Within-subject CV %: one capture's SD (SD of differences / sqrt 2) over the mean level."""
+    d = np.asarray([v for v in deltas if math.isfinite(v)])
+    mean = abs(statistics.fmean([v for v in levels if math.isfinite(v)]))
+    return 100 * float(d.std()) / math.sqrt(2) / mean if mean > 0 else math.nan
+
+
+def _round(value: float) -> float:
+    if not math.isfinite(value) or value == 0:
+        return value
+    return round(value, max(0, 2 - int(math.floor(math.log10(abs(value))))))
+
+
+if __name__ == "__main__":
+    main()

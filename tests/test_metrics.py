@@ -1,0 +1,168 @@
+"""Skin metrics on the demo patient, whose planted changes are recorded in truth.json.
+
+The phantom tests (test_metric_phantoms.py) plant changes in a photo and relight
+it; these check the whole pipeline on a course of real-looking visits: each
+photo with its own camera, pose, light, noise and JPEG.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from analyzer import NoSkin, analyze, compare, load_image
+from analyzer.metrics import METRICS, info
+from analyzer.recovery import fit_fading
+from analyzer.skin import ZONES
+
+DEMO = Path(__file__).resolve().parents[1] / "sample_images"
+TRUTH = json.loads((DEMO / "truth.json").read_text())
+LN10 = math.log(10)
+
+
+def _photo(name: str) -> np.ndarray:
+    return load_image(DEMO / name)
+
+
+def _planted_ei(erythema_od: float) -> float:
+    """Erythema index change a planted haemoglobin OD causes: 100 * OD * (G - R component) / ln 10."""
+    return 100 * erythema_od * (1.00 - 0.04) / LN10
+
+
+@pytest.fixture(scope="module")
+def front():
+    return analyze(_photo("session1_front.jpg"))
+
+
+@pytest.fixture(scope="module")
+def erythema_course():
+    pre = _photo("session2_front.jpg")
+    return {name: compare(pre, _photo(name)) for name in ("session2_day1_front.jpg", "session2_day3_front.jpg")}
+
+
+def test_every_metric_for_the_area_and_each_face_zone(front):
+    values = front.to_dict()
+    for m in METRICS:
+        assert math.isfinite(values[m.key]), m.key
+        for zone in ZONES:
+            assert f"zone.{zone}.{m.key}" in values
+    assert front.scale_source == "face"
+    assert front.illuminant.source == "reference"
+    # the face is ~140 mm wide: 880 px in the demo's front photos (truth.json's px_per_mm_front)
+    assert front.px_per_mm == pytest.approx(TRUTH["px_per_mm_front"], rel=0.1)
+    assert info("zone.chin.texture.pore_density").unit == "per cm²"
+
+
+def test_post_treatment_erythema_is_measured_as_planted(erythema_course):
+    # planted: 0.30 OD of haemoglobin fading with tau 36 h (truth.json); measured 6.70 / 1.56
+    # EI units vs planted 6.88 / 1.81 -- within 15 %, the rest is JPEG and resampling
+    for name, comparison in erythema_course.items():
+        planted = next(p for p in TRUTH["photos"] if p["file"] == name)["planted"]["erythema_od"]
+        delta = comparison.delta["redness.erythema_index"]
+        assert delta == pytest.approx(_planted_ei(planted), rel=0.15), name
+        assert comparison.significant["redness.erythema_index"]
+        assert comparison.light == "reference"
+        # the erythema covers the whole face: every zone sees it
+        for zone in ZONES:
+            assert comparison.delta[f"zone.{zone}.redness.erythema_index"] == pytest.approx(delta, rel=0.1)
+        # no cross-talk: redness is not read as pigment (melanin moved -0.41 / -0.25 MI units,
+        # inside the noise of repeat photos, MDC95 0.54)
+        assert not comparison.significant["pigmentation.melanin_index"]
+        assert not comparison.significant["pigmentation.spot_area_pct"]
+
+
+def test_fading_time_is_recovered(erythema_course):
+    hours = [next(p for p in TRUTH["photos"] if p["file"] == name)["hours_since_treatment"]
+             for name in erythema_course]
+    excess = [c.delta["redness.erythema_index"] for c in erythema_course.values()]
+    fading = fit_fading(hours, excess, noise=0.25)
+    # planted tau 36 h; measured 32.9 h (two photos, each within ~15 %)
+    assert fading.tau_hours == pytest.approx(TRUTH["erythema_model"]["tau_hours"], rel=0.2)
+    assert fading.peak == pytest.approx(_planted_ei(TRUTH["erythema_model"]["peak_od"]), rel=0.2)
+
+
+def test_planted_brown_spots_are_found_with_their_size(front):
+    spots = np.array([(s.x, s.y) for s in front.spots])
+    for planted in TRUTH["spots"]:
+        if "front" not in planted["center"]:
+            continue
+        distance = np.linalg.norm(spots - np.array(planted["center"]["front"]), axis=1)
+        nearest = front.spots[int(distance.argmin())]
+        # measured: every planted spot found within 3 px (0.5 mm) but one (15 px, where it
+        # merges with the smile fold's shadow); diameters 3.8..5.6 mm vs planted 3.6..6.0
+        assert distance.min() < 3 * TRUTH["px_per_mm_front"], planted
+        assert nearest.diameter_mm == pytest.approx(2 * planted["radius_mm"], rel=0.3), planted
+
+
+def test_no_change_without_a_change():
+    # session 1 -> 2 changed the skin little (cheek redness 0.12 -> 0.10 OD, spots 85 %, lines 90 %);
+    # the camera, light and pose all changed. Colour of the skin between the spots did not.
+    comparison = compare(_photo("session1_front.jpg"), _photo("session2_front.jpg"))
+    assert comparison.alignment.ok
+    assert abs(comparison.delta["pigmentation.ita_deg"]) < 1.0  # measured 0.1
+    # cheeks a little less red: -0.8 EI units at their centre, -0.23 over each cheek zone
+    assert comparison.delta["zone.left_cheek.redness.erythema_index"] < 0
+    assert comparison.delta["zone.right_cheek.redness.erythema_index"] < 0
+
+
+def test_a_user_mask_replaces_the_detected_skin():
+    photo = _photo("session1_front.jpg")
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[1000:1200, 900:1100] = True  # a 32 x 32 mm patch of the right cheek
+    metrics = analyze(photo, mask)
+    drawn = 200 * 200 / metrics.px_per_mm**2
+    assert 0.9 * drawn < metrics.area_mm2 <= drawn  # specular glare on the cheek is left out (5 %)
+    assert not any(k.startswith("zone.") for k in metrics.to_dict())
+
+
+def test_a_known_scale_is_used():
+    photo = _photo("session1_left-cheek.jpg")
+    assert analyze(photo, px_per_mm=12.0).px_per_mm == 12.0
+    assert analyze(photo).scale_source == "frame"
+
+
+def test_texture_needs_resolution_and_says_so():
+    photo = _photo("session1_front.jpg")
+    small = cv2.resize(photo, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    metrics = analyze(small)
+    assert math.isnan(metrics["texture.pore_density"])
+    assert math.isnan(metrics["texture.wrinkle_density"])
+    assert any("px/mm" in note for note in metrics.notes)
+
+
+def test_half_resolution_reads_the_same():
+    # close-up at 11 px/mm and its half (5.5 px/mm): measured within 1.5 % except the brown-spot
+    # count (-7 %: faint natural blotches of the source photo near the threshold) and area (+5 %)
+    photo = _photo("session1_left-cheek.jpg")
+    full = analyze(photo)
+    half = analyze(cv2.resize(photo, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    assert half.px_per_mm == pytest.approx(full.px_per_mm / 2, rel=0.01)
+    for key in ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
+                "pigmentation.tone_unevenness", "texture.roughness", "texture.wrinkle_density",
+                "texture.pore_density"):
+        assert half[key] == pytest.approx(full[key], rel=0.05), key
+    for key in ("pigmentation.spot_count", "pigmentation.spot_area_pct"):
+        assert half[key] == pytest.approx(full[key], rel=0.10), key
+
+
+def test_unaligned_photos_report_no_change():
+    cheek, other = _photo("session1_left-cheek.jpg"), _photo("session1_right-cheek.jpg")
+    comparison = compare(cheek, other)
+    assert not comparison.alignment.ok
+    assert comparison.after is None and comparison.delta == {} and comparison.significant == {}
+
+
+def test_a_photo_without_skin_is_refused():
+    wall = np.full((600, 800, 3), (60, 90, 200), np.uint8)  # a blue wall
+    with pytest.raises(NoSkin, match="too little skin"):
+        analyze(wall)
+
+
+def test_a_mask_of_the_wrong_size_is_refused():
+    with pytest.raises(ValueError, match="mask is 10x10 px but the photo is"):
+        analyze(_photo("session1_left-cheek.jpg"), np.ones((10, 10), bool))
