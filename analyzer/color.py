@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = [
     "HAEMOGLOBIN", "MELANIN", "SHADING", "Illuminant", "Tone", "estimate_illuminant", "linear_to_srgb",
-    "match_tone", "normalize", "optical_density", "srgb_to_linear", "unmix",
+    "lab", "match_tone", "normalize", "optical_density", "srgb_to_linear", "unmix",
 ]
 
 # Absorption directions in optical density (R, G, B), largest component 1.
@@ -39,7 +39,7 @@ MELANIN = np.array([0.30, 0.54, 1.00], np.float32)
 SHADING = np.array([1.00, 1.00, 1.00], np.float32)
 _UNMIX = np.linalg.inv(np.stack([HAEMOGLOBIN, MELANIN, SHADING], axis=1)).astype(np.float32)
 
-_REFERENCE_GREY = 0.75  # linear reflectance the reference surfaces are taken to have
+_REFERENCE_GREY = 0.5  # linear reflectance the reference's mean is taken to have
 _MIN_REFERENCE_PIXELS = 2000  # fewer non-skin pixels than this: no reference
 _DARKEST = 1.0 / 1024  # linear floor: OD at most ln(1024) = 6.9
 
@@ -97,11 +97,14 @@ class Illuminant:
 def estimate_illuminant(linear: np.ndarray, reference: np.ndarray) -> Illuminant:
     """Estimate the light from the photo's non-skin surfaces.
 
-    The estimate is the mean colour of the reference pixels that rank between
-    the 50th and 98th percentile of brightness (unclipped, not in shadow).
-    Selecting by rank, not by value, makes the estimate scale exactly with
-    exposure and with each channel's white-balance gain, so normalising by it
-    cancels both.
+    The estimate is, per channel, the mean of the reference pixels between
+    that channel's 10th and 90th percentile. Chosen by rank, the same
+    pixels are used whatever the exposure and each channel's white-balance
+    gain, so the estimate scales exactly with both and normalising by it
+    cancels them; clipped highlights and black shadows fall outside the band;
+    and unlike a median, which can sit in the gap between a bright backdrop
+    and dark hair, it moves little when the area gains or loses a strip of
+    either at its edge.
 
     Parameters
     ----------
@@ -114,16 +117,15 @@ def estimate_illuminant(linear: np.ndarray, reference: np.ndarray) -> Illuminant
     -------
     Illuminant
     """
-    usable = reference & (linear.max(axis=2) < 0.98) & (linear.min(axis=2) > _DARKEST)
-    count = int(usable.sum())
+    count = int(np.count_nonzero(reference))
     if count < _MIN_REFERENCE_PIXELS:
         return Illuminant(rgb=(1.0, 1.0, 1.0), source="camera", pixels=count)
-    pixels = linear[usable]
-    brightness = pixels.sum(axis=1)
-    low, high = np.percentile(brightness, [50, 98])
-    chosen = pixels[(brightness >= low) & (brightness <= high)]
-    rgb = chosen.mean(axis=0, dtype=np.float64)
-    return Illuminant(rgb=tuple(float(v) for v in rgb), source="reference", pixels=count)
+    rgb = []
+    for c in range(3):
+        values = linear[..., c][reference]
+        low, high = np.percentile(values, [10, 90])
+        rgb.append(max(float(values[(values >= low) & (values <= high)].mean()), _DARKEST))
+    return Illuminant(rgb=tuple(rgb), source="reference", pixels=count)
 
 
 def normalize(linear: np.ndarray, illuminant: Illuminant) -> np.ndarray:
@@ -132,13 +134,30 @@ def normalize(linear: np.ndarray, illuminant: Illuminant) -> np.ndarray:
     Returns
     -------
     (H, W, 3) float32 ndarray
-        Relative reflectance, the reference at 0.75; may exceed 1 on surfaces
+        Relative reflectance, the reference's mean at 0.5; may exceed 1 on surfaces
         brighter than the reference.
     """
     if illuminant.source == "camera":
         return linear.astype(np.float32, copy=False)
     gains = (_REFERENCE_GREY / np.asarray(illuminant.rgb, np.float32)).astype(np.float32)
     return linear * gains
+
+
+# linear sRGB -> CIE XYZ (D65), IEC 61966-2-1; and the D65 white point
+_RGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+
+def lab(linear_rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of linear sRGB values, without clipping: (..., 3) float64 L*, a*, b*.
+
+    Reflectances above 1 (surfaces brighter than the reference) give L* above
+    100 rather than all reading as white.
+    """
+    xyz = np.asarray(linear_rgb, np.float64) @ _RGB_TO_XYZ.T / _WHITE
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    x, y, z = f[..., 0], f[..., 1], f[..., 2]
+    return np.stack([116 * y - 16, 500 * (x - y), 200 * (y - z)], axis=-1)
 
 
 def optical_density(linear: np.ndarray) -> np.ndarray:
@@ -168,14 +187,17 @@ def unmix(od: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Tone:
-    """Per-channel tone mapping ``ln(out) = offset + slope * ln(in)`` on linear RGB.
+    """A per-channel monotone tone mapping on linear RGB, fitted between two photos.
 
-    A camera's exposure and white balance are the offsets; a different tone
-    curve (gamma) is the slope.
+    Stored as matching quantiles of log-linear values (``knots_in`` ->
+    ``knots_out``, one row per channel) and applied by linear interpolation in
+    log space, with the end segments' slope beyond the ends. Exposure and
+    white balance shift the curve; a different tone curve (gamma, a phone's
+    "look") bends it. No parametric form is assumed.
     """
 
-    offset: tuple[float, float, float]
-    slope: tuple[float, float, float]
+    knots_in: tuple[tuple[float, ...], ...]
+    knots_out: tuple[tuple[float, ...], ...]
     pixels: int  # reference pixels the fit used; 0 = identity (nothing to fit on)
 
     def apply(self, linear: np.ndarray) -> np.ndarray:
@@ -184,26 +206,44 @@ class Tone:
             return linear
         out = np.empty_like(linear, dtype=np.float32)
         for c in range(3):
+            x, y = np.asarray(self.knots_in[c]), np.asarray(self.knots_out[c])
             log = np.log(np.maximum(linear[..., c], _DARKEST))
-            out[..., c] = np.exp(self.offset[c] + self.slope[c] * log)
+            mapped = np.interp(log, x, y)
+            low, high = log < x[0], log > x[-1]
+            mapped[low] = y[0] + (log[low] - x[0]) * _slope(x[:3], y[:3])
+            mapped[high] = y[-1] + (log[high] - x[-1]) * _slope(x[-3:], y[-3:])
+            out[..., c] = np.exp(mapped)
         return np.minimum(out, 1.0)
 
+    def gains(self) -> tuple[float, float, float]:
+        """The mapping's factor at mid-grey (linear 0.18), per channel: its exposure and white balance."""
+        if self.pixels == 0:
+            return (1.0, 1.0, 1.0)
+        grey = self.apply(np.full((1, 1, 3), 0.18, np.float32))[0, 0]
+        return tuple(float(v / 0.18) for v in grey)
+
     def to_dict(self) -> dict:
-        return {"offset": [round(v, 4) for v in self.offset], "slope": [round(v, 4) for v in self.slope],
-                "pixels": self.pixels}
+        return {"gains_at_mid_grey": [round(v, 4) for v in self.gains()], "pixels": self.pixels}
 
 
-IDENTITY_TONE = Tone(offset=(0.0, 0.0, 0.0), slope=(1.0, 1.0, 1.0), pixels=0)
+IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0)
+_QUANTILES = np.arange(2.0, 98.1, 2.0)
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    dx = float(x[-1] - x[0])
+    return float(np.clip((y[-1] - y[0]) / dx, 0.5, 2.0)) if dx > 1e-6 else 1.0
 
 
 def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
-    """Fit the tone curve that makes `moving` look like `fixed` on shared reference pixels.
+    """Fit the tone mapping that makes `moving` look like `fixed` on shared reference pixels.
 
     Both photos must be aligned (``moving`` resampled into ``fixed``'s frame).
-    Quantiles of the two photos' reference pixels are matched (5th..95th
-    percentile, per channel) and a line is fitted in log-log: a monotone
-    relighting maps quantiles onto quantiles, so the fit is unaffected by a
-    few surfaces that moved or changed.
+    Per channel, the 2nd..98th percentiles of the two photos' reference
+    pixels are paired: any monotone relighting maps quantiles onto quantiles,
+    so the mapping is exact for exposure, white balance and tone-curve
+    changes, and a few surfaces that moved or changed shift it little.
+    Pixels clipped in either photo are left out.
 
     Parameters
     ----------
@@ -215,21 +255,18 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     Returns
     -------
     Tone
-        Identity (``pixels == 0``) when fewer than 2000 reference pixels are
-        usable; the slope is kept within 0.7..1.4 (a gamma change of +-30%).
+        Identity (``pixels == 0``) when fewer than 2000 reference pixels are usable.
     """
     usable = reference & (moving.max(axis=2) < 0.98) & (fixed.max(axis=2) < 0.98)
     usable &= (moving.min(axis=2) > _DARKEST) & (fixed.min(axis=2) > _DARKEST)
     count = int(usable.sum())
     if count < _MIN_REFERENCE_PIXELS:
         return IDENTITY_TONE
-    q = np.arange(5, 96, 5)
-    offsets, slopes = [], []
+    knots_in, knots_out = [], []
     for c in range(3):
-        x = np.percentile(np.log(moving[..., c][usable]), q)
-        y = np.percentile(np.log(fixed[..., c][usable]), q)
-        slope, offset = np.polyfit(x, y, 1)
-        slope = float(np.clip(slope, 0.7, 1.4))
-        offsets.append(float(np.median(y - slope * x)))
-        slopes.append(slope)
-    return Tone(offset=tuple(offsets), slope=tuple(slopes), pixels=count)
+        x = np.percentile(np.log(moving[..., c][usable]), _QUANTILES)
+        y = np.percentile(np.log(fixed[..., c][usable]), _QUANTILES)
+        x = np.maximum.accumulate(x + np.arange(x.size) * 1e-7)  # strictly increasing for interp
+        knots_in.append(tuple(float(v) for v in x))
+        knots_out.append(tuple(float(v) for v in y))
+    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -40,7 +40,15 @@ from analyzer.color import (
 )
 from analyzer.images import check_rgb8
 from analyzer.metrics import METRICS
-from analyzer.metrics.pigmentation import Spot, find_spots, melanin_map, pigmentation, tone_map
+from analyzer.metrics.pigmentation import (
+    Spot,
+    find_spots,
+    melanin_excess,
+    melanin_map,
+    pigmentation,
+    still_visible,
+    tone_map,
+)
 from analyzer.metrics.redness import erythema_map, even_level, redness
 from analyzer.metrics.repeatability import minimal_detectable_change
 from analyzer.metrics.texture import (
@@ -77,6 +85,7 @@ class Maps:
 
     erythema: np.ndarray  # EI units, float32
     melanin: np.ndarray  # MI units, float32
+    excess: np.ndarray  # melanin above the surrounding skin's, MI units, float32
     relief: np.ndarray  # relief units, float32
     lines: np.ndarray  # bool: on a fine line or wrinkle
     spots: np.ndarray  # bool: on a brown spot
@@ -223,6 +232,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     # baseline keeps, and read as a change.
     m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
                        level=m_before.red_level)
+    m_after = _track_spots(m_before, m_after, common, alignment)
     light = "reference" if illuminant.source == "reference" and tone.pixels else "camera"
     delta, significant = {}, {}
     for key, value in m_before.values.items():
@@ -232,6 +242,45 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
             if math.isfinite(change) else False
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light)
+
+
+def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: Alignment) -> Metrics:
+    """Count the later photo's spots by following the baseline's (hysteresis across visits).
+
+    A baseline spot still counts while its excess stays above the lower
+    threshold; a spot found only in the later photo counts if the baseline
+    showed nothing there. Counting each photo on its own would let faint
+    blemishes near the threshold come and go with the light.
+    """
+    maps = after.maps
+    x0, y0 = maps.box[:2]
+
+    def to_after_frame(points_before: np.ndarray) -> np.ndarray:
+        if not len(points_before):
+            return np.zeros((0, 2))
+        moved = cv2.perspectiveTransform(points_before[None].astype(np.float64),
+                                         np.linalg.inv(alignment.homography))[0]
+        return (moved - (x0, y0)) * maps.factor
+
+    old = np.array([(s.x, s.y) for s in before.spots], float).reshape(-1, 2)
+    kept = still_visible(maps.excess, to_after_frame(old), px_per_mm=after.px_per_mm * maps.factor)
+    found = np.array([(s.x, s.y) for s in after.spots], float).reshape(-1, 2)
+    found_before = cv2.perspectiveTransform(found[None], alignment.homography)[0] if len(found) else found
+    bx0, by0 = before.maps.box[:2]
+    in_before_frame = (found_before - (bx0, by0)) * before.maps.factor
+    was_there = still_visible(before.maps.excess, in_before_frame,
+                              px_per_mm=before.px_per_mm * before.maps.factor)
+    new = found_before[~was_there] if len(found) else found
+    spots = np.concatenate([old[kept], new])  # in the baseline's pixels
+    values = dict(after.values)
+    areas = {"": skin.mask, **{f"zone.{k}.": v for k, v in skin.zones.items()}}
+    for prefix, area in areas.items():
+        key = prefix + "pigmentation.spot_count"
+        if key in values:
+            rows = np.clip(np.round(spots[:, 1]).astype(int), 0, area.shape[0] - 1)
+            cols = np.clip(np.round(spots[:, 0]).astype(int), 0, area.shape[1] - 1)
+            values[key] = float(np.count_nonzero(area[rows, cols]))
+    return replace(after, values=values)
 
 
 def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) -> SkinRegions:
@@ -297,7 +346,8 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     if level is None:
         level = even_level(ei, mask)
     mi = melanin_map(amounts, px_per_mm=ppm)
-    spots, spot_mask = find_spots(mi, mask, px_per_mm=ppm)
+    excess = melanin_excess(mi, mask, px_per_mm=ppm)
+    spots, spot_mask = find_spots(excess, mask, px_per_mm=ppm)
     relief = relief_map(amounts)
     lines = wrinkle_map(relief, mask, px_per_mm=ppm)
     pores = find_pores(relief, mask, px_per_mm=ppm)
@@ -323,8 +373,8 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
                      f"{ppm:.1f}: take it closer or at a higher resolution")
     in_photo = tuple(Spot(x=s.x / factor + x0, y=s.y / factor + y0, diameter_mm=s.diameter_mm,
                           contrast=s.contrast) for s in spots)
-    maps = Maps(erythema=ei, melanin=mi, relief=relief, lines=lines, spots=spot_mask, mask=mask,
-                box=box, factor=factor)
+    maps = Maps(erythema=ei, melanin=mi, excess=excess, relief=relief, lines=lines, spots=spot_mask,
+                mask=mask, box=box, factor=factor)
     return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
                    area_mm2=float(area_mm2), illuminant=illuminant, red_level=float(level), spots=in_photo,
                    maps=maps, notes=tuple(notes))

@@ -560,7 +560,7 @@ def find_face(image: np.ndarray) -> FaceLandmarks | None:
     image : (H, W, 3) uint8 ndarray
         RGB photo (sRGB), any size up to 60 MP, as :func:`analyzer.load_image`
         returns it. Only a 128 px thumbnail and a 192 px face crop are fed to the
-        models, so time hardly depends on size (about 40 ms at 12 MP).
+        models, so time hardly depends on size (about 35 ms at 12 MP).
 
     Returns
     -------

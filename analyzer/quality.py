@@ -11,8 +11,10 @@ Checked on every upload, before anything is stored or measured:
   median brightness;
 * **colour cast**: the colour of the brightest unclipped pixels -- specular
   highlights and white surfaces reflect the light source's colour;
-* **face**: found or not by a frontal-face detector (scikit-image's LBP
-  cascade), and its size and place against the baseline's.
+* **face**: found or not -- by the face-landmark model (:mod:`analyzer.landmarks`)
+  when installed, else scikit-image's LBP frontal-face cascade -- and its
+  size, place and head pose (turn, nod) against the baseline's, in degrees
+  the practitioner can act on ("turn the patient 10 degrees to their right").
 
 Each problem comes with a message a practitioner can act on.
 """
@@ -27,6 +29,7 @@ from skimage import data as _skdata
 from skimage.feature import Cascade
 from skimage.measure import blur_effect
 
+from analyzer import landmarks
 from analyzer.images import check_rgb8
 
 __all__ = ["Face", "QualityIssue", "QualityReport", "assess", "detect_face"]
@@ -39,24 +42,34 @@ _MAX_CRUSHED = 0.20  # share of pixels at black
 _DARK_MEDIAN, _BRIGHT_MEDIAN = 50, 235  # median luminance, 0..255
 _MAX_CAST = 14.0  # chroma (CIELAB a*, b*) of the highlights' colour
 _MAX_CAST_CHANGE = 8.0  # vs baseline
+_MAX_TURN_DEG = 5.0  # yaw or pitch vs baseline; the mesh's pose repeats within ~0.5 degrees
+_MAX_ABS_TURN_DEG = 15.0  # yaw without a baseline: more is not a frontal photo
 
 
 @dataclass(frozen=True)
 class QualityIssue:
     """One problem with a capture: a stable `code` for software, a `message` for people."""
 
-    code: str  # "blurred", "dark", "overexposed", "colour_cast", "no_face", "face_size", "face_position"
+    code: str  # "blurred", "dark", "overexposed", "colour_cast", "no_face", "face_size", "face_position",
+    #            "head_turned", "head_tilted"
     message: str
 
 
 @dataclass(frozen=True)
 class Face:
-    """A detected frontal face: box in pixels of the assessed photo."""
+    """A detected frontal face: box in pixels of the assessed photo, and head pose when known.
+
+    ``yaw_deg`` > 0: the patient has turned to their own left; ``pitch_deg`` > 0:
+    chin up (see :class:`analyzer.landmarks.FaceLandmarks`). None when only the
+    face-box detector was available.
+    """
 
     x: float
     y: float
     width: float
     height: float
+    yaw_deg: float | None = None
+    pitch_deg: float | None = None
 
     @property
     def center(self) -> tuple[float, float]:
@@ -89,7 +102,10 @@ class QualityReport:
             "median_luminance": round(self.median_luminance, 1),
             "highlight_cast": [round(v, 2) for v in self.highlight_cast],
             "face": None if self.face is None else {
-                "x": self.face.x, "y": self.face.y, "width": self.face.width, "height": self.face.height},
+                "x": round(self.face.x, 1), "y": round(self.face.y, 1), "width": round(self.face.width, 1),
+                "height": round(self.face.height, 1),
+                "yaw_deg": None if self.face.yaw_deg is None else round(self.face.yaw_deg, 1),
+                "pitch_deg": None if self.face.pitch_deg is None else round(self.face.pitch_deg, 1)},
         }
 
 
@@ -110,8 +126,10 @@ def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport
     """
     current = _measure(img)
     issues = list(_absolute_issues(current))
-    if baseline is not None:
-        issues.extend(_relative_issues(current, _measure(baseline)))
+    base = None if baseline is None else _measure(baseline)
+    if base is not None:
+        issues.extend(_relative_issues(current, base))
+    issues.extend(_pose_issues(current, base))
     return QualityReport(issues=tuple(issues), **{k: v for k, v in current.items() if k != "shape"})
 
 
@@ -137,7 +155,6 @@ def _measure(img: np.ndarray) -> dict:
     check_rgb8(img)
     small, scale = _small(img)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    face = _detect_face(gray)
     return {
         "shape": img.shape[:2],
         "blur": float(blur_effect(gray)),
@@ -145,8 +162,16 @@ def _measure(img: np.ndarray) -> dict:
         "crushed_share": float((small.max(axis=2) <= 5).mean()),
         "median_luminance": float(np.median(gray)),
         "highlight_cast": _highlight_cast(small),
-        "face": None if face is None else Face(*(v / scale for v in face)),
+        "face": _face(img, small, scale),
     }
+
+
+def _face(img: np.ndarray, small: np.ndarray, scale: float) -> Face | None:
+    if landmarks.model_available():
+        found = landmarks.find_face(img)
+        return None if found is None else Face(*found.box(), yaw_deg=found.yaw_deg, pitch_deg=found.pitch_deg)
+    box = _detect_face(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    return None if box is None else Face(*(v / scale for v in box))
 
 
 def _highlight_cast(rgb: np.ndarray) -> tuple[float, float]:
@@ -206,6 +231,28 @@ def _absolute_issues(m: dict):
     if np.hypot(a, b) > _MAX_CAST:
         yield QualityIssue("colour_cast", f"The light is strongly {_hue_word(a, b)}: use the clinic's usual "
                            "daylight lamp and switch off other lights.")
+
+
+def _pose_issues(m: dict, base: dict | None):
+    face, ref = m["face"], (base or {}).get("face")
+    if face is None or face.yaw_deg is None:
+        return
+    if ref is not None and ref.yaw_deg is not None:
+        turn, nod = face.yaw_deg - ref.yaw_deg, face.pitch_deg - ref.pitch_deg
+        what = "than in the baseline"
+    elif base is None and abs(face.yaw_deg) > _MAX_ABS_TURN_DEG:
+        turn, nod, what = face.yaw_deg, 0.0, "from the camera"
+    else:
+        return
+    if abs(turn) > (_MAX_TURN_DEG if ref is not None else _MAX_ABS_TURN_DEG):
+        own, back = ("left", "right") if turn > 0 else ("right", "left")
+        yield QualityIssue("head_turned", f"The head is turned {abs(turn):.0f} degrees further to the "
+                           f"patient's {own} {what}: ask the patient to turn {abs(turn):.0f} degrees "
+                           f"to their {back}.")
+    if ref is not None and abs(nod) > _MAX_TURN_DEG:
+        tilt, fix = ("up", "lower") if nod > 0 else ("down", "raise")
+        yield QualityIssue("head_tilted", f"The chin is {abs(nod):.0f} degrees further {tilt} than in the "
+                           f"baseline: ask the patient to {fix} the chin a little.")
 
 
 def _relative_issues(m: dict, base: dict):

@@ -14,9 +14,11 @@ Metrics are only as good as the area they average over. :func:`regions` finds
   is found, else from the frame (a close-up is taken to be about 10 cm
   across its shorter side), else as given by the caller.
 
-Faces are outlined with the face-landmark model when it is installed
-(:mod:`analyzer.landmarks`); otherwise from the box of scikit-image's LBP
-frontal-face detector and average facial proportions. A caller's own mask
+Faces are outlined with the face-landmark model (:mod:`analyzer.landmarks`,
+MediaPipe Face Mesh) and measured by the distance between the eyes' centres
+(63 mm on average in adults; Dodgson 2004, doi:10.1117/12.529999). If the
+model is not installed, the box of scikit-image's LBP frontal-face detector
+and average facial proportions stand in, less precisely. A caller's own mask
 (a scar, a treated patch) overrides the detected skin.
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from analyzer import landmarks
 from analyzer.images import check_rgb8
 from analyzer.quality import detect_face
 
@@ -38,6 +41,7 @@ ZONES = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 # patient: box 1013 px, face 880 px). An adult face is ~140 mm wide
 # (bizygomatic breadth, Farkas 1994: 137 +- 7 mm), so the box spans ~161 mm.
 _BOX_WIDTH_MM = 161.0
+_EYE_DISTANCE_MM = 63.0  # between the eyes' centres: adult mean interpupillary distance (Dodgson 2004)
 _CLOSE_UP_SIDE_MM = 100.0  # shorter side of a close-up when nothing says otherwise
 _FACE_OVAL = ((0.50, 0.59), (0.43, 0.51))  # centre, semi-axes, as fractions of the box
 # Parts that are not skin, as ellipses in box fractions: (centre, semi-axes).
@@ -112,9 +116,13 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         if mask.shape != (h, w):
             raise ValueError(f"the mask is {mask.shape[1]}x{mask.shape[0]} px but the photo is {w}x{h}")
         mask = mask.astype(bool)
-    box = detect_face(img)
     glare = _glare(img)
-    if box is None:
+    face = landmarks.find_face(img) if landmarks.model_available() else None
+    box = face.box() if face is not None else detect_face(img)
+    if face is not None:
+        skin, zones, reference, scale = _from_landmarks(img, face, glare)
+        source = "face"
+    elif box is None:
         skin = ~glare & _border(h, w) & _skin_coloured(img)
         skin &= ~_shadow(img, skin)
         reference = np.zeros((h, w), bool)
@@ -131,7 +139,7 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         around = _ellipse((h, w), box, _FACE_OVAL[0], (_FACE_OVAL[1][0] * 1.5, _FACE_OVAL[1][1] * 1.4))
         below = np.zeros((h, w), bool)
         below[int(box[1] + box[3] * 1.0):, int(box[0]):int(box[0] + box[2])] = True  # the neck
-        reference = ~around & ~below & ~glare
+        reference = ~around & ~below
         zones = {name: skin & _rect((h, w), box, _ZONE_BOXES[name]) for name in ZONES}
         scale, source = box[2] / _BOX_WIDTH_MM, "face"
     if mask is not None:
@@ -144,6 +152,40 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         scale, source = float(px_per_mm), "given"
     return SkinRegions(mask=skin, zones=zones, reference=reference, px_per_mm=float(scale),
                        scale_source=source, face_box=box)
+
+
+def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):
+    """Skin, zones, reference and scale from the face mesh's outlines."""
+    shape = img.shape[:2]
+    oval = _polygon(shape, face.polygon("face_oval"))
+    eyes = [face.polygon(n).mean(axis=0) for n in ("left_eye", "right_eye")]
+    eye_distance = float(np.hypot(*(eyes[0] - eyes[1])))
+    px_per_mm = eye_distance / _EYE_DISTANCE_MM
+    margin = max(3, int(1.5 * px_per_mm) | 1)  # 1.5 mm round eyes, brows and lips: lashes, liner, lipstick
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+    parts = np.zeros(shape, np.uint8)
+    for name in ("left_eye", "right_eye", "left_brow", "right_brow", "lips"):
+        parts |= _polygon(shape, face.polygon(name)).astype(np.uint8)
+    parts = cv2.dilate(parts, grow).astype(bool)
+    skin = oval & ~parts & ~glare
+    skin &= ~_shadow(img, skin)
+    skin = _clean(skin, 1.0 * px_per_mm)
+    zones = {name: skin & _polygon(shape, face.polygon(name)) for name in ZONES}
+    # reference: well outside the face (hair, backdrop, clothing), not the neck below the chin
+    x, y, w, h = face.box()
+    around = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 3) < 0.2 * w
+    below = np.zeros(shape, bool)
+    below[int(y + h):, max(0, int(x - 0.2 * w)):int(x + 1.2 * w)] = True
+    # glare stays in: a median needs the clipped pixels in place at the top (they keep the
+    # reference the same set of surfaces whatever the exposure)
+    reference = ~around & ~below
+    return skin, zones, reference, px_per_mm
+
+
+def _polygon(shape, points: np.ndarray) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=2)
+    return out.astype(bool)
 
 
 def _ellipse(shape, box, centre, axes) -> np.ndarray:

@@ -42,7 +42,8 @@ def front():
 @pytest.fixture(scope="module")
 def erythema_course():
     pre = _photo("session2_front.jpg")
-    return {name: compare(pre, _photo(name)) for name in ("session2_day1_front.jpg", "session2_day3_front.jpg")}
+    names = ("session2_day1_front.jpg", "session2_day3_front.jpg")
+    return {name: compare(pre, _photo(name)) for name in names}
 
 
 def test_every_metric_for_the_area_and_each_face_zone(front):

@@ -30,9 +30,10 @@ import cv2
 import numpy as np
 from skimage.measure import regionprops
 
-from analyzer.color import linear_to_srgb
+from analyzer.color import lab
+from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
 
-__all__ = ["Spot", "find_spots", "melanin_map", "pigmentation", "tone_map"]
+__all__ = ["Spot", "find_spots", "melanin_excess", "melanin_map", "pigmentation", "still_visible", "tone_map"]
 
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
 _SPOT_LOW, _SPOT_HIGH = 5.0, 10.0  # MI units over the surrounding skin (hysteresis)
@@ -53,20 +54,53 @@ class Spot:
 
 
 def melanin_map(amounts: np.ndarray, *, px_per_mm: float) -> np.ndarray:
-    """Melanin per pixel in MI units, smoothed over 0.25 mm (sigma); (H, W) float32.
+    """Melanin per pixel in MI units, smoothed over 0.5 mm (sigma; JPEG and sensor noise); (H, W) float32.
 
     `amounts` is :func:`analyzer.color.unmix` output, (H, W, 3) float32.
     """
-    return cv2.GaussianBlur(amounts[..., 1] * _MI_SCALE, (0, 0), max(0.25 * px_per_mm, 0.5))
+    return gaussian(amounts[..., 1] * _MI_SCALE, 0.5 * px_per_mm)
 
 
-def find_spots(mi: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tuple[list[Spot], np.ndarray]:
+def melanin_excess(mi: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np.ndarray:
+    """Melanin above the surrounding skin's, MI units; 0 outside `mask`. (H, W) float32."""
+    return np.where(mask, mi - _surround(mi, mask, px_per_mm), 0.0).astype(np.float32)
+
+
+def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float) -> np.ndarray:
+    """Whether known spots are still there: excess of at least 5 MI units within 0.5 mm.
+
+    The lower of the two detection thresholds, so that a spot found in the
+    baseline is not lost to noise in a later photo, nor a new one found there
+    unless it is clearly visible (hysteresis across visits).
+
+    Parameters
+    ----------
+    excess : (H, W) float32 ndarray
+        From :func:`melanin_excess`.
+    points : (N, 2) float ndarray
+        Spot centres (x, y) in `excess`'s pixels.
+
+    Returns
+    -------
+    (N,) bool ndarray
+    """
+    reach = max(1, round(0.5 * px_per_mm))
+    local = cv2.dilate(excess, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    h, w = excess.shape
+    out = np.zeros(len(points), bool)
+    for i, (x, y) in enumerate(points):
+        c, r = int(round(x)), int(round(y))
+        out[i] = 0 <= r < h and 0 <= c < w and local[r, c] >= _SPOT_LOW
+    return out
+
+
+def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tuple[list[Spot], np.ndarray]:
     """Brown spots in a melanin map.
 
     Parameters
     ----------
-    mi : (H, W) float32 ndarray
-        From :func:`melanin_map`.
+    excess : (H, W) float32 ndarray
+        From :func:`melanin_excess`.
     mask : (H, W) bool ndarray
         The skin to search.
     px_per_mm : float
@@ -77,7 +111,6 @@ def find_spots(mi: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tuple[l
     spot_mask : (H, W) bool ndarray
         Pixels on a spot.
     """
-    excess = np.where(mask, mi - _surround(mi, mask, px_per_mm), 0.0).astype(np.float32)
     strength, radius = _blob_strength(excess, px_per_mm)
     window = max(3, int(2 * _SPOT_RADII_MM[0] * px_per_mm) | 1)
     peaks = (strength == cv2.dilate(strength, np.ones((window, window), np.uint8))) & (strength > 0) & mask
@@ -118,7 +151,7 @@ def _blob_strength(excess: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np
         sigma = r / math.sqrt(2)  # the Laplacian of a Gaussian peaks on a disc of radius sigma * sqrt(2)
         if sigma < 0.7:
             continue
-        response = -cv2.Laplacian(cv2.GaussianBlur(excess, (0, 0), sigma), cv2.CV_32F, ksize=1) * sigma**2
+        response = -laplacian_of_gaussian(excess, sigma)
         better = response > strength
         strength[better] = response[better]
         radius[better] = r
@@ -143,15 +176,15 @@ def _surround(mi: np.ndarray, mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     sigma = _BACKGROUND_SIGMA_MM * px_per_mm
     use = mask.astype(np.float32)
     for _ in range(2):
-        weight = cv2.GaussianBlur(use, (0, 0), sigma)
-        background = cv2.GaussianBlur(mi * use, (0, 0), sigma) / np.maximum(weight, 1e-3)
+        weight = gaussian(use, sigma)
+        background = gaussian(mi * use, sigma) / np.maximum(weight, 1e-3)
         use = (mask & (mi - background < _SPOT_LOW)).astype(np.float32)
     return background
 
 
 def tone_map(mi: np.ndarray, *, px_per_mm: float) -> np.ndarray:
     """Melanin smoothed over 1 mm (sigma): the tone a viewer sees; (H, W) float32, MI units."""
-    return cv2.GaussianBlur(mi, (0, 0), max(1.0 * px_per_mm, 0.5))
+    return gaussian(mi, 1.0 * px_per_mm)
 
 
 def pigmentation(mi: np.ndarray, tone: np.ndarray, reflectance: np.ndarray, mask: np.ndarray,
@@ -180,13 +213,11 @@ def pigmentation(mi: np.ndarray, tone: np.ndarray, reflectance: np.ndarray, mask
                              math.nan)
     inside = [s for s in spots if mask[min(int(round(s.y)), mask.shape[0] - 1),
                                        min(int(round(s.x)), mask.shape[1] - 1)]]
-    mean_rgb = reflectance[mask].mean(axis=0).reshape(1, 1, 3).astype(np.float32)
-    srgb = linear_to_srgb(np.clip(mean_rgb, 0.0, 1.0))
-    lab = cv2.cvtColor(srgb, cv2.COLOR_RGB2Lab)[0, 0]
+    lightness, _, yellowness = lab(reflectance[mask].mean(axis=0))
     return {
         "melanin_index": float(mi[mask].mean()),
         "spot_count": float(len(inside)),
         "spot_area_pct": float(100.0 * np.count_nonzero(spot_mask & mask) / np.count_nonzero(mask)),
-        "ita_deg": float(math.degrees(math.atan2(float(lab[0]) - 50.0, float(lab[2])))),
+        "ita_deg": float(math.degrees(math.atan2(lightness - 50.0, yellowness))),
         "tone_unevenness": float(tone[mask].std()),
     }

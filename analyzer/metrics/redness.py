@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
+
+from analyzer.metrics.filters import gaussian
 
 __all__ = ["RED_MARGIN", "erythema_map", "even_level", "redness"]
 
@@ -35,8 +36,9 @@ def erythema_map(od: np.ndarray, *, px_per_mm: float) -> np.ndarray:
     od : (H, W, 3) float32 ndarray
         Optical density (natural log) of illuminant-normalised linear RGB.
     px_per_mm : float
-        Scale; the map is smoothed over 0.3 mm (sigma) so sensor and JPEG noise,
-        which are finer than any redness, average out.
+        Scale; the map is smoothed over 1 mm (sigma) so sensor and JPEG noise,
+        and the edges of pores and lines, which are finer than any redness
+        patch, average out.
 
     Returns
     -------
@@ -44,7 +46,7 @@ def erythema_map(od: np.ndarray, *, px_per_mm: float) -> np.ndarray:
         EI units (100 x decimal optical density); higher = redder.
     """
     ei = (od[..., 1] - od[..., 0]) * np.float32(100 / math.log(10))
-    return cv2.GaussianBlur(ei, (0, 0), max(0.3 * px_per_mm, 0.5))
+    return gaussian(ei, 1.0 * px_per_mm)
 
 
 def even_level(ei: np.ndarray, mask: np.ndarray) -> float:

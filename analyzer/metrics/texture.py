@@ -31,6 +31,8 @@ import math
 import cv2
 import numpy as np
 
+from analyzer.metrics.filters import gaussian
+
 __all__ = ["MIN_PX_PER_MM", "find_pores", "relief_map", "roughness_map", "texture", "wrinkle_map"]
 
 # Below this resolution fine lines (0.3 mm) and pores (0.35 mm) are under two pixels across:
@@ -40,7 +42,7 @@ MIN_PX_PER_MM = 5.0
 
 _BAND_MM = (0.25, 2.0)  # roughness band: Gaussian sigmas, mm
 _LINE_SIGMAS_MM = (0.15, 0.3, 0.5)  # ridge filter scales (sigma), mm: lines ~0.3..1.2 mm wide
-_LINE_THRESHOLD = 1.2  # relief units of scale-normalised ridge strength
+_LINE_THRESHOLD = 2.0  # relief units of ridge strength: lines of ~0.05 OD and deeper (below, JPEG noise)
 _MIN_LINE_MM = 3.0
 _PORE_SIGMA_MM = 0.12  # a pore of ~0.35 mm across
 _PORE_THRESHOLD = 1.5  # relief units of scale-normalised blob strength (a pore of 0.03 OD)
@@ -53,7 +55,7 @@ def relief_map(amounts: np.ndarray) -> np.ndarray:
 
 
 def _blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
-    return cv2.GaussianBlur(image, (0, 0), max(sigma_px, 0.4))
+    return gaussian(image, sigma_px)
 
 
 def roughness_map(relief: np.ndarray, *, px_per_mm: float) -> np.ndarray:

@@ -1,0 +1,293 @@
+"""The skin metrics follow planted changes and ignore lighting, camera and resolution.
+
+Scientific validation of ``analyze`` and ``compare`` on the skin phantoms of
+tests/phantoms/skin.py (the astronaut's face, 10 px/mm, measured inside its skin mask),
+written from the definitions in DESIGN.md and the issue, not from the implementation:
+
+* lighting -- exposure +-30 %, white balance +-12 % per channel, tone-curve power +-15 %,
+  JPEG 85 -- moves no metric by more than 10 % of what a moderate planted change moves it
+  (90th percentile over 12 relightings spanning those ranges);
+* redness rises with planted haemoglobin; planted brown spots are counted (+-1); planted fine
+  lines raise the wrinkle density; redness makes no spots and spots make hardly any redness;
+* the same photo at half resolution reads the same (5 %) on the scale-dependent metrics.
+
+Moderate planted changes (the yardsticks), all in optical density (OD, natural log):
+
+========================== =====================================================
+redness.erythema_index     haemoglobin +0.2 OD over the whole mask
+redness.red_area_pct       haemoglobin +0.2 OD in two 14 mm cheek discs (9 % of the mask)
+pigmentation.melanin_index melanin +0.1 OD over the whole mask (a tan; a few spots hardly
+                           move a mean over the face: 0.07 MI units, below any noise)
+pigmentation.spot_*        4 brown spots, 1.8..3 mm radius, 0.30..0.40 OD melanin
+texture.wrinkle_density    4 fine lines, 23..29 mm long, 0.5 mm wide, 0.15 OD shading
+========================== =====================================================
+
+The lighting checks relight the *treated* phantom (all of the above planted but the
+whole-mask redness), so that thresholds and counts are loaded, not idle at zero.
+Every analysis is computed once per module and shared; failure messages print the figures.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import cv2
+import numpy as np
+import pytest
+from phantoms import skin
+
+from analyzer import analyze, compare
+
+SCALE_KEYWORD = "px_per_mm" in inspect.signature(analyze).parameters
+N_LIGHTINGS = 12
+SEED = 0
+HB_OD = 0.2
+MEL_OD = 0.1
+HB_LADDER = (0.0, 0.05, 0.1, 0.2, 0.3)
+# Lighting may move a metric by at most this share of its yardstick's effect (the issue's figure).
+# Measured at 57e5f47, p90 share via analyze (gains) / via compare (full relighting): erythema index
+# 1.8 / 3.8 %, red area 7.7 / 27 %, melanin index 78 / 1500 %, spot count 75 / 230 %, spot area
+# 107 / 580 %, wrinkle density 45 / 154 %. For a count, 10 % of 4 spots means no change in 11 of 12.
+LIGHTING_SHARE = 0.10
+LIGHTING_PERCENTILE = 90
+
+# metric -> the phantom whose planted change is its yardstick
+YARDSTICKS = {
+    "redness.erythema_index": f"hb{HB_OD}",
+    "redness.red_area_pct": "hb_blobs",
+    "pigmentation.melanin_index": f"mel{MEL_OD}",
+    "pigmentation.spot_count": "spots",
+    "pigmentation.spot_area_pct": "spots",
+    "texture.wrinkle_density": "lines",
+}
+# Pore density is left out here: the phantom is a 512 px photo enlarged 16x, with no pores left
+# to count (about 1 per cm² is found, vs 60..200 on real cheeks); tests/test_metrics.py checks it
+# at half resolution on the demo patient's close-up, which has planted pores.
+SCALE_DEPENDENT = ["pigmentation.spot_count", "texture.wrinkle_density", "texture.roughness"]
+
+
+class _Lazy(dict):
+    """A dict that builds each missing entry once, by ``build(key)``."""
+
+    def __init__(self, build):
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, key):
+        value = self[key] = self._build(key)
+        return value
+
+
+def _spots(img: np.ndarray) -> np.ndarray:
+    return skin.plant_spots(img, [c for c, _, _ in skin.SPOTS], [r for _, r, _ in skin.SPOTS],
+                            [o for _, _, o in skin.SPOTS], skin.PX_PER_MM)
+
+
+def _lines(img: np.ndarray) -> np.ndarray:
+    return skin.plant_lines(img, skin.LINES, skin.LINE_WIDTH_MM, skin.LINE_OD, skin.PX_PER_MM)
+
+
+def _blobs(img: np.ndarray) -> np.ndarray:
+    field = sum(skin.disc_field(img.shape[:2], c, r * skin.PX_PER_MM) for c, r in skin.CHEEK_BLOBS)
+    return skin.plant_haemoglobin(img, np.minimum(field, 1.0), HB_OD)
+
+
+@pytest.fixture(scope="module")
+def mask() -> np.ndarray:
+    return skin.skin_mask()
+
+
+@pytest.fixture(scope="module")
+def lightings() -> dict[str, list[dict]]:
+    return {"gains": skin.random_lightings(N_LIGHTINGS, SEED, gamma=0.0, jpeg_quality=None),
+            "full": skin.random_lightings(N_LIGHTINGS, SEED)}
+
+
+@pytest.fixture(scope="module")
+def photos(mask, lightings) -> _Lazy:
+    """Phantoms by name: base, hb<OD> (whole mask), hb_blobs, spots, lines, treated,
+    gains<i> / full<i> (treated, relit), treated_half."""
+    base = skin.base_photo()
+
+    def build(name: str) -> np.ndarray:
+        if name == "base":
+            return base
+        if name.startswith("hb") and name != "hb_blobs":
+            return skin.plant_haemoglobin(base, mask, float(name[2:]))
+        if name.startswith("mel"):
+            return skin.plant(base, float(name[3:]) * mask.astype(np.float64), skin.MELANIN)
+        if name == "hb_blobs":
+            return _blobs(base)
+        if name == "spots":
+            return _spots(base)
+        if name == "lines":
+            return _lines(base)
+        if name == "treated":
+            return _lines(_spots(_blobs(base)))
+        if name == "treated_half":
+            treated = photos["treated"]
+            return cv2.resize(treated, (treated.shape[1] // 2, treated.shape[0] // 2),
+                              interpolation=cv2.INTER_AREA)
+        for kind in ("gains", "full"):
+            if name.startswith(kind):
+                return skin.relight(photos["treated"], **lightings[kind][int(name[len(kind):])])
+        raise KeyError(name)
+
+    photos = _Lazy(build)
+    return photos
+
+
+@pytest.fixture(scope="module")
+def metrics(photos, mask) -> _Lazy:
+    """``analyze(photo, mask=skin mask).to_dict()`` by phantom name (px_per_mm passed when accepted)."""
+    half_mask = cv2.resize(mask.astype(np.float32), (mask.shape[1] // 2, mask.shape[0] // 2),
+                           interpolation=cv2.INTER_AREA) >= 0.5
+
+    def build(name: str) -> dict:
+        half = name.endswith("_half")
+        kwargs = {"px_per_mm": skin.PX_PER_MM / (2 if half else 1)} if SCALE_KEYWORD else {}
+        return analyze(photos[name], mask=half_mask if half else mask, **kwargs).to_dict()
+
+    return _Lazy(build)
+
+
+@pytest.fixture(scope="module")
+def comparisons(photos) -> _Lazy:
+    """``compare(before, after)`` by (before name, after name)."""
+    return _Lazy(lambda pair: compare(photos[pair[0]], photos[pair[1]]))
+
+
+def _effect(metrics, key: str) -> float:
+    return metrics[YARDSTICKS[key]][key] - metrics["base"][key]
+
+
+def _table(rows: list[tuple], header: tuple) -> str:
+    lines = ["  ".join(f"{h:>14}" for h in header)]
+    for row in rows:
+        lines.append("  ".join(f"{v:>14.4g}" if isinstance(v, float) else f"{v!s:>14}" for v in row))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lighting
+
+
+def _lighting_verdict(key: str, moves: list[float], effect: float, lights: list[dict]) -> tuple[float, str]:
+    moves = np.abs(np.asarray(moves, np.float64))
+    p90 = float(np.percentile(moves, LIGHTING_PERCENTILE))
+    ratio = p90 / abs(effect) if effect != 0 else float("inf")
+    rows = [(i, round(li["exposure"], 3), "/".join(f"{g:.3f}" for g in li["white_balance"]),
+             round(li["gamma"], 3), float(m)) for i, (li, m) in enumerate(zip(lights, moves, strict=True))]
+    message = (f"{key}: lighting moves it by {p90:.4g} (p{LIGHTING_PERCENTILE}), {100 * ratio:.1f} % "
+               f"of the planted effect {effect:.4g} (allowed {100 * LIGHTING_SHARE:.0f} %)\n"
+               + _table(rows, ("lighting", "exposure", "white balance", "gamma", "|move|")))
+    return ratio, message
+
+
+@pytest.mark.parametrize("key", list(YARDSTICKS))
+def test_exposure_and_white_balance_do_not_move_the_metric(key, metrics, lightings):
+    """analyze() of the treated phantom under gains alone: exposure x per-channel white balance."""
+    effect = _effect(metrics, key)
+    moves = [metrics[f"gains{i}"][key] - metrics["treated"][key] for i in range(N_LIGHTINGS)]
+    ratio, message = _lighting_verdict(key, moves, effect, lightings["gains"])
+    print(message)
+    assert ratio <= LIGHTING_SHARE, message
+
+
+@pytest.mark.parametrize("key", list(YARDSTICKS))
+def test_full_relighting_does_not_move_the_compared_metric(key, comparisons, lightings):
+    """compare(treated, relit): gains, tone curve and JPEG 85; yardstick: compare(base, planted)."""
+    effect = comparisons[("base", YARDSTICKS[key])].delta[key]
+    moves = [comparisons[("treated", f"full{i}")].delta[key] for i in range(N_LIGHTINGS)]
+    ratio, message = _lighting_verdict(key, moves, effect, lightings["full"])
+    print(message)
+    assert ratio <= LIGHTING_SHARE, message
+
+
+def test_compare_aligns_pixel_aligned_pairs(comparisons):
+    pairs = [("treated", f"full{i}") for i in range(N_LIGHTINGS)]
+    pairs += [("base", name) for name in sorted(set(YARDSTICKS.values()))]
+    refused = [pair for pair in pairs if not comparisons[pair].alignment.ok]
+    assert not refused, f"alignment refused for {refused}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Planted changes
+
+
+def test_redness_rises_with_planted_haemoglobin(metrics):
+    key = "redness.erythema_index"
+    values = [metrics["base" if od == 0 else f"hb{od}"][key] for od in HB_LADDER]
+    message = f"{key} at haemoglobin OD {HB_LADDER}: {[round(v, 5) for v in values]}"
+    print(message)
+    # strictly rising; measured at 57e5f47: 11.71, 13.73, 16.00, 20.13, 24.42
+    assert all(b > a for a, b in zip(values, values[1:], strict=False)), message
+
+
+def test_planted_spots_are_counted(metrics):
+    key = "pigmentation.spot_count"
+    before, after = metrics["base"][key], metrics["spots"][key]
+    message = (f"{len(skin.SPOTS)} spots planted; {key} {before:g} -> {after:g} "
+               f"(area {metrics['base']['pigmentation.spot_area_pct']:.4g} -> "
+               f"{metrics['spots']['pigmentation.spot_area_pct']:.4g} %)")
+    print(message)
+    # +-1: the issue's tolerance (a spot may merge with or split from a natural mark); measured at
+    # 57e5f47: 50 -> 54, +4
+    assert abs((after - before) - len(skin.SPOTS)) <= 1, message
+
+
+def test_planted_spots_cover_their_area_and_darken(metrics, mask):
+    planted_pct = 100 * sum(np.pi * (r * skin.PX_PER_MM) ** 2 for _, r, _ in skin.SPOTS) / mask.sum()
+    area = _effect(metrics, "pigmentation.spot_area_pct")
+    melanin = _effect(metrics, "pigmentation.melanin_index")
+    message = (f"spot_area_pct change {area:.4g} % (planted discs of the spots' radii: {planted_pct:.4g} %); "
+               f"melanin_index change {melanin:.4g}")
+    print(message)
+    # The spots are flat to 0.7 of their radius and fade to nothing at 1.3 of it, so an outline
+    # drawn at any depth between full and zero encloses 0.7^2..1.3^2 = 0.49..1.69 of the discs.
+    # Measured at 57e5f47: 0.600 % for 0.507 % planted (1.18x); melanin index +1.03.
+    assert 0.49 * planted_pct <= area <= 1.69 * planted_pct, message
+    assert melanin > 0, message
+
+
+def test_planted_lines_raise_wrinkle_density(metrics):
+    key = "texture.wrinkle_density"
+    before, after = metrics["base"][key], metrics["lines"][key]
+    message = f"{len(skin.LINES)} lines planted: {key} {before:.4g} -> {after:.4g} %"
+    print(message)
+    assert after > before, message  # measured at 57e5f47: 3.425 -> 3.897 %
+
+
+def test_planted_redness_makes_no_spots(metrics):
+    key = "pigmentation.spot_count"
+    before, after = metrics["base"][key], metrics[f"hb{HB_OD}"][key]
+    message = f"haemoglobin +{HB_OD} OD over the mask: {key} {before:g} -> {after:g}"
+    print(message)
+    # 0 +- 1 (the issue's figure); measured at 57e5f47: 50 -> 41
+    assert abs(after - before) <= 1, message
+
+
+def test_planted_spots_barely_move_redness(metrics):
+    key = "redness.erythema_index"
+    by_spots = metrics["spots"][key] - metrics["base"][key]
+    by_redness = _effect(metrics, key)
+    message = (f"{key}: spots move it by {by_spots:.4g}, haemoglobin +{HB_OD} OD by {by_redness:.4g} "
+               f"({100 * abs(by_spots) / abs(by_redness):.1f} %, allowed 10 %)")
+    print(message)
+    assert abs(by_spots) < 0.10 * abs(by_redness), message  # the issue's 10 %; measured 2.5 % at 57e5f47
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolution
+
+
+@pytest.mark.parametrize("key", SCALE_DEPENDENT)
+def test_half_resolution_reads_the_same(key, metrics):
+    full, half = metrics["treated"][key], metrics["treated_half"][key]
+    rel = abs(half - full) / abs(full) if full != 0 else (0.0 if half == 0 else float("inf"))
+    message = (f"{key}: {full:.4g} at full resolution, {half:.4g} at half "
+               f"({100 * rel:.1f} %, allowed 5 %; px_per_mm {'passed' if SCALE_KEYWORD else 'not accepted'})")
+    print(message)
+    # 5 %: the issue's figure; measured at 57e5f47: spot count 11.1 %, wrinkle density 1.9 %,
+    # pore density 1.4 %, roughness 1.7 %
+    assert rel <= 0.05, message
