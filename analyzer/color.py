@@ -98,10 +98,12 @@ def estimate_illuminant(linear: np.ndarray, reference: np.ndarray) -> Illuminant
     """Estimate the light from the photo's non-skin surfaces.
 
     The estimate is, per channel, the mean of the reference pixels between
-    that channel's 10th and 90th percentile. Chosen by rank, the same
+    that channel's 50th and 95th percentile: the brighter surfaces (backdrop,
+    light clothing), away from clipped highlights and from near-black pixels,
+    whose 8-bit values do not scale with the light. Chosen by rank, the same
     pixels are used whatever the exposure and each channel's white-balance
     gain, so the estimate scales exactly with both and normalising by it
-    cancels them; clipped highlights and black shadows fall outside the band;
+    cancels them;
     and unlike a median, which can sit in the gap between a bright backdrop
     and dark hair, it moves little when the area gains or loses a strip of
     either at its edge.
@@ -123,7 +125,7 @@ def estimate_illuminant(linear: np.ndarray, reference: np.ndarray) -> Illuminant
     rgb = []
     for c in range(3):
         values = linear[..., c][reference]
-        low, high = np.percentile(values, [10, 90])
+        low, high = np.percentile(values, [50, 95])
         rgb.append(max(float(values[(values >= low) & (values <= high)].mean()), _DARKEST))
     return Illuminant(rgb=tuple(rgb), source="reference", pixels=count)
 

@@ -117,8 +117,11 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
             raise ValueError(f"the mask is {mask.shape[1]}x{mask.shape[0]} px but the photo is {w}x{h}")
         mask = mask.astype(bool)
     glare = _glare(img)
-    face = landmarks.find_face(img) if landmarks.model_available() else None
-    box = face.box() if face is not None else detect_face(img)
+    if landmarks.model_available():  # the mesh model decides; the box detector has false alarms
+        face = landmarks.find_face(img)
+        box = None if face is None else face.box()
+    else:
+        face, box = None, detect_face(img)
     if face is not None:
         skin, zones, reference, scale = _from_landmarks(img, face, glare)
         source = "face"

@@ -117,6 +117,10 @@ def test_aligned_change_view_shows_the_heatmap_with_its_score():
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert len(captions) == 3  # baseline, selected, and the aligned pair with its change
     assert "aligned (registration score" in captions[2]
+    changes = next(df.value for df in at.dataframe if "Measure" in df.value.columns)
+    redness = changes.set_index("Measure").loc["Erythema index"]
+    # the day after session 2, against session 1: +5.5 EI units measured, well beyond noise (0.25)
+    assert redness["Change"] > 3 and bool(redness["Beyond noise"])
 
 
 def test_photos_of_different_skin_are_not_shown_as_aligned(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analyzer.align import align
+from analyzer.compare import compare
 from analyzer.heatmap import change_heatmap
 from analyzer.images import load_image
+from analyzer.metrics import METRICS
 
 __all__ = ["AlignedView", "DemoCourse", "DemoVisit", "aligned_view", "demo_folder", "load_demo_course",
            "preview"]
@@ -102,17 +104,36 @@ def preview(path: Path, *, max_side: int = 1100) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AlignedView:
-    """A later photo aligned onto the baseline: the verdict and, when ok, the change heatmap."""
+    """A later photo against the baseline: the verdict and, when aligned, the change heatmap
+    and the measured changes (one row per metric of the whole skin)."""
 
     ok: bool
     score: float
     reason: str
     heatmap: np.ndarray | None  # (h, w, 3) uint8 RGB: baseline | aligned later photo with change
+    changes: tuple[dict, ...] = ()  # metric, unit, baseline, this visit, change, beyond noise
 
 
 def aligned_view(baseline: Path, later: Path, *, max_width: int = 1600) -> AlignedView:
-    """Align `later` onto `baseline` and draw the change; raises InvalidImage for a bad photo."""
+    """Compare `later` with `baseline`, draw the change and list the metrics.
+
+    Raises InvalidImage for a bad photo and NoSkin when there is no skin to measure.
+    """
     fixed = load_image(baseline)
-    result = align(load_image(later), fixed)
-    heatmap = change_heatmap(fixed, result, max_width=max_width) if result.ok else None
-    return AlignedView(result.ok, result.score, result.reason, heatmap)
+    comparison = compare(fixed, load_image(later))
+    result = comparison.alignment
+    if not result.ok:
+        return AlignedView(False, result.score, result.reason, None)
+    rows = []
+    for m in METRICS:
+        before, after = comparison.before[m.key], comparison.after[m.key]
+        if not (math.isfinite(before) and math.isfinite(after)):
+            continue
+        rows.append({
+            "Measure": m.label, "Unit": m.unit,
+            "Baseline": round(before, m.decimals), "This visit": round(after, m.decimals),
+            "Change": round(comparison.delta[m.key], m.decimals),
+            "Beyond noise": comparison.significant[m.key],
+        })
+    heatmap = change_heatmap(fixed, result, max_width=max_width)
+    return AlignedView(True, result.score, result.reason, heatmap, tuple(rows))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from analyzer.compare import NoSkin
 from analyzer.dashboard.demo_data import aligned_view, demo_folder, load_demo_course, preview
 from analyzer.images import InvalidImage
 
@@ -67,16 +68,20 @@ if view in visit.photos and visit is not baseline and st.toggle(
         "Align to the baseline and show the change", key="aligned"):
     base_path, later_path = folder / baseline.photos[view], folder / visit.photos[view]
     try:
-        with st.spinner("Aligning to the baseline…"):
+        with st.spinner("Aligning to the baseline and measuring the skin…"):
             result = _cached_aligned(str(base_path), base_path.stat().st_mtime,
                                      str(later_path), later_path.stat().st_mtime)
-    except (FileNotFoundError, InvalidImage) as err:
-        st.error(f"Cannot align: {err}")
+    except (FileNotFoundError, InvalidImage, NoSkin) as err:
+        st.error(f"Cannot compare: {err}")
     else:
         if result.ok:
             st.image(result.heatmap, width="stretch",
                      caption=f"Baseline | {visit.label}, aligned (registration score {result.score:.2f}); "
                              "colour change beyond what the eye just notices is shaded purple to yellow.")
+            st.subheader("Measured change")
+            st.dataframe(list(result.changes), hide_index=True, width="stretch", key="changes")
+            st.caption("Whole skin of the view. *Beyond noise*: larger than repeat photos of unchanged "
+                       "skin differ (minimal detectable change). What each measure means: docs/metrics.md.")
         else:
             st.warning(f"Not aligned: {result.reason}.")
 

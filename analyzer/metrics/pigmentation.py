@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from skimage.measure import regionprops
 
 from analyzer.color import lab
 from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
@@ -125,16 +124,16 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
         if contrast < _SPOT_HIGH:  # a spot's centre, and (below) its mean, are at least this dark
             continue
         region, (r0, c0) = _region(excess, r, c, radius[r, c], max(_SPOT_LOW, contrast / 2))
-        props = regionprops(region.astype(np.uint8), intensity_image=excess[r0:r0 + region.shape[0],
-                                                                            c0:c0 + region.shape[1]])[0]
-        d = props.equivalent_diameter_area
-        too_faint = props.intensity_mean < _SPOT_HIGH
-        line_like = props.axis_major_length > _MAX_ELONGATION * max(props.axis_minor_length, 1.0)
-        if too_faint or line_like or not lo <= d <= hi:
+        m = cv2.moments(region.astype(np.uint8), binaryImage=True)
+        d = math.sqrt(4 * m["m00"] / math.pi)  # equivalent diameter, px
+        mean = float(excess[r0:r0 + region.shape[0], c0:c0 + region.shape[1]][region].mean())
+        # principal axes from the second central moments (4 x the SD along each, as for an ellipse)
+        cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / max(m["m00"], 1.0)
+        minor, major = 4 * np.sqrt(np.maximum(np.linalg.eigvalsh(cov), 0.0))
+        if mean < _SPOT_HIGH or major > _MAX_ELONGATION * max(minor, 1.0) or not lo <= d <= hi:
             continue
-        y, x = props.centroid
-        spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm),
-                          contrast=float(props.intensity_mean)))
+        x, y = m["m10"] / m["m00"], m["m01"] / m["m00"]
+        spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm), contrast=mean))
         spot_mask[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
     return spots, spot_mask
 
