@@ -201,6 +201,7 @@ class Tone:
     knots_in: tuple[tuple[float, ...], ...]
     knots_out: tuple[tuple[float, ...], ...]
     pixels: int  # reference pixels the fit used; 0 = identity (nothing to fit on)
+    slopes: tuple[float, ...] = ()  # per channel, of the straight line through all knots (log-log)
 
     def apply(self, linear: np.ndarray) -> np.ndarray:
         """Map linear RGB (H, W, 3) float32 through the tone curve; float32, clipped to 0..1."""
@@ -212,8 +213,10 @@ class Tone:
             log = np.log(np.maximum(linear[..., c], _DARKEST))
             mapped = np.interp(log, x, y)
             low, high = log < x[0], log > x[-1]
-            mapped[low] = y[0] + (log[low] - x[0]) * _slope(x[:3], y[:3])
-            mapped[high] = y[-1] + (log[high] - x[-1]) * _slope(x[-3:], y[-3:])
+            # beyond the reference's range (skin brighter than any backdrop pixel): the line
+            # through all the knots, whose slope is steadier than the end segments'
+            mapped[low] = y[0] + (log[low] - x[0]) * self.slopes[c]
+            mapped[high] = y[-1] + (log[high] - x[-1]) * self.slopes[c]
             out[..., c] = np.exp(mapped)
         return np.minimum(out, 1.0)
 
@@ -228,13 +231,8 @@ class Tone:
         return {"gains_at_mid_grey": [round(v, 4) for v in self.gains()], "pixels": self.pixels}
 
 
-IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0)
+IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0, slopes=(1.0, 1.0, 1.0))
 _QUANTILES = np.arange(2.0, 98.1, 2.0)
-
-
-def _slope(x: np.ndarray, y: np.ndarray) -> float:
-    dx = float(x[-1] - x[0])
-    return float(np.clip((y[-1] - y[0]) / dx, 0.5, 2.0)) if dx > 1e-6 else 1.0
 
 
 def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
@@ -264,11 +262,12 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     count = int(usable.sum())
     if count < _MIN_REFERENCE_PIXELS:
         return IDENTITY_TONE
-    knots_in, knots_out = [], []
+    knots_in, knots_out, slopes = [], [], []
     for c in range(3):
         x = np.percentile(np.log(moving[..., c][usable]), _QUANTILES)
         y = np.percentile(np.log(fixed[..., c][usable]), _QUANTILES)
         x = np.maximum.accumulate(x + np.arange(x.size) * 1e-7)  # strictly increasing for interp
         knots_in.append(tuple(float(v) for v in x))
         knots_out.append(tuple(float(v) for v in y))
-    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count)
+        slopes.append(float(np.clip(np.polyfit(x, y, 1)[0], 0.5, 2.0)) if np.ptp(x) > 1e-6 else 1.0)
+    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count, slopes=tuple(slopes))

@@ -66,7 +66,8 @@ __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "anal
 ALGORITHM_VERSION = "1.0"  # bump when any metric's definition changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
-_SAMPLE_PIXELS = 1_000_000  # light and tone are estimated on about this many pixels
+_SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
+_TONE_SAMPLE_PIXELS = 250_000  # and the tone curve (19 quantiles per channel) on this many
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
 
 
@@ -290,11 +291,15 @@ def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) 
     does not matter for areas millimetres across).
     """
     h = alignment.homography
+    names = list(skin.zones)
+    layers = skin.mask.astype(np.uint8)  # one warp for all: the skin in bit 0, zone i in bit i + 1
+    for i, name in enumerate(names):
+        layers |= skin.zones[name].astype(np.uint8) << (i + 1)
+    warped = cv2.warpPerspective(layers, h, (shape[1], shape[0]),
+                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
 
-    def warp(mask: np.ndarray) -> np.ndarray:
-        out = cv2.warpPerspective(mask.astype(np.uint8), h, (shape[1], shape[0]),
-                                  flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-        return out.astype(bool)
+    def warp(bit: int) -> np.ndarray:
+        return (warped & (1 << bit)).astype(bool)
 
     rows, cols = np.nonzero(skin.mask)
     centre = np.array([[[cols.mean(), rows.mean()]]], np.float64)  # in the baseline
@@ -302,7 +307,7 @@ def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) 
     local = [cv2.perspectiveTransform(centre + d, to_moving)[0, 0] for d in ((0, 0), (1, 0), (0, 1))]
     jacobian = np.stack([local[1] - local[0], local[2] - local[0]], axis=1)
     scale = math.sqrt(abs(np.linalg.det(jacobian)))  # later-photo px per baseline px
-    return SkinRegions(mask=warp(skin.mask), zones={k: warp(v) for k, v in skin.zones.items()},
+    return SkinRegions(mask=warp(0), zones={name: warp(i + 1) for i, name in enumerate(names)},
                        reference=np.zeros(shape, bool), px_per_mm=skin.px_per_mm * scale,
                        scale_source=skin.scale_source, face_box=None)
 
@@ -319,7 +324,7 @@ def _illuminant(img: np.ndarray, reference: np.ndarray) -> Illuminant:
 
 
 def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
-    step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
+    step = math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS))
     sample = reference[::step, ::step]
     if not sample.any():
         return IDENTITY_TONE

@@ -212,7 +212,7 @@ def pigmentation(mi: np.ndarray, tone: np.ndarray, reflectance: np.ndarray, mask
                              math.nan)
     inside = [s for s in spots if mask[min(int(round(s.y)), mask.shape[0] - 1),
                                        min(int(round(s.x)), mask.shape[1] - 1)]]
-    lightness, _, yellowness = lab(reflectance[mask].mean(axis=0))
+    lightness, _, yellowness = lab(np.array(cv2.mean(reflectance, mask.astype(np.uint8))[:3]))
     return {
         "melanin_index": float(mi[mask].mean()),
         "spot_count": float(len(inside)),
