@@ -41,6 +41,7 @@ from analyzer.color import (
 from analyzer.images import check_rgb8
 from analyzer.metrics import METRICS
 from analyzer.metrics.pigmentation import (
+    APPEAR_BELOW,
     Spot,
     find_spots,
     melanin_excess,
@@ -250,7 +251,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
 
     A baseline spot still counts while its excess stays above the lower
     threshold; a spot found only in the later photo counts if the baseline
-    showed nothing there. Counting each photo on its own would let faint
+    was clearly below the threshold there. Counting each photo on its own would let faint
     blemishes near the threshold come and go with the light.
     """
     maps = after.maps
@@ -270,7 +271,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     bx0, by0 = before.maps.box[:2]
     in_before_frame = (found_before - (bx0, by0)) * before.maps.factor
     was_there = still_visible(before.maps.excess, in_before_frame,
-                              px_per_mm=before.px_per_mm * before.maps.factor)
+                              px_per_mm=before.px_per_mm * before.maps.factor, level=APPEAR_BELOW)
     new = found_before[~was_there] if len(found) else found
     spots = np.concatenate([old[kept], new])  # in the baseline's pixels
     values = dict(after.values)

@@ -32,10 +32,14 @@ import numpy as np
 from analyzer.color import lab
 from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
 
-__all__ = ["Spot", "find_spots", "melanin_excess", "melanin_map", "pigmentation", "still_visible", "tone_map"]
+__all__ = ["APPEAR_BELOW", "Spot", "find_spots", "melanin_excess", "melanin_map", "pigmentation",
+           "still_visible", "tone_map"]
 
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
 _SPOT_LOW, _SPOT_HIGH = 5.0, 10.0  # MI units over the surrounding skin (hysteresis)
+# A spot found in a later photo is new only where the baseline was clearly below the
+# threshold: a blemish at 9.8 MI units in one photo and 10.1 in the next is not a new spot.
+APPEAR_BELOW = _SPOT_HIGH - 3.0
 _SPOT_DIAMETER_MM = (1.0, 20.0)
 _SPOT_RADII_MM = (0.6, 0.9, 1.3, 1.9, 2.8, 4.0, 6.0)  # blob scales searched
 _MAX_ELONGATION = 4.0  # major / minor axis; longer shapes are lines or edges, not spots
@@ -65,12 +69,13 @@ def melanin_excess(mi: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np.
     return np.where(mask, mi - _surround(mi, mask, px_per_mm), 0.0).astype(np.float32)
 
 
-def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float) -> np.ndarray:
-    """Whether known spots are still there: excess of at least 5 MI units within 0.5 mm.
+def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float,
+                  level: float = _SPOT_LOW) -> np.ndarray:
+    """Whether there is a spot at known places: excess of at least `level` MI units within 0.5 mm.
 
-    The lower of the two detection thresholds, so that a spot found in the
-    baseline is not lost to noise in a later photo, nor a new one found there
-    unless it is clearly visible (hysteresis across visits).
+    By default the lower of the two detection thresholds, so that a spot found
+    in the baseline is not lost to noise in a later photo (hysteresis across
+    visits; see :data:`APPEAR_BELOW` for the other direction).
 
     Parameters
     ----------
@@ -89,7 +94,7 @@ def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float) -
     out = np.zeros(len(points), bool)
     for i, (x, y) in enumerate(points):
         c, r = int(round(x)), int(round(y))
-        out[i] = 0 <= r < h and 0 <= c < w and local[r, c] >= _SPOT_LOW
+        out[i] = 0 <= r < h and 0 <= c < w and local[r, c] >= level
     return out
 
 
