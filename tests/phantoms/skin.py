@@ -35,8 +35,11 @@ Landmark positions are in source pixels (the 512 x 512 astronaut photo) and conv
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -75,19 +78,23 @@ FACE_WIDTH_MM = 140.0  # typical adult bizygomatic width (as make_demo.py)
 FACE_WIDTH_SRC = 88.0  # measured on the source photo (as make_demo.py)
 PX_PER_MM = FACE_WIDTH_SRC * UPSCALE / FACE_WIDTH_MM  # 10.06
 
-# OD directions (R, G, B), largest component 1: those of make_demo.py.
-HAEMOGLOBIN = np.array([0.04, 1.00, 0.55], np.float32)
-MELANIN = np.array([0.30, 0.54, 1.00], np.float32)
-SHADING = np.array([1.00, 1.00, 1.00], np.float32)
 
-# Source-pixel landmarks (make_demo.py): the face ellipse and the features it excludes.
-FACE_CENTER = (224.0, 125.0)
-FACE_AXES = (44.0, 52.0)
-EXCLUDED = [  # eyes, brows, nostrils, mouth: (center, semi-axes)
-    ((203, 101), (10, 5)), ((245, 102), (10, 5)),
-    ((200, 92), (12, 3.5)), ((247, 92), (12, 3.5)),
-    ((222, 131), (10, 4)), ((225, 146), (27, 9)),
-]
+def _make_demo():
+    path = Path(__file__).resolve().parents[2] / "sample_images" / "make_demo.py"
+    name = "_phantoms_make_demo"  # a name of its own: tests load make_demo.py under theirs
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_DEMO = _make_demo()
+# OD directions (R, G, B), largest component 1, and the source-pixel landmarks (the face
+# ellipse and the features it excludes: eyes, brows, nostrils, mouth): make_demo.py's.
+HAEMOGLOBIN, MELANIN, SHADING = _DEMO.HAEMOGLOBIN, _DEMO.MELANIN, _DEMO.SHADING
+FACE_CENTER, FACE_AXES, EXCLUDED = _DEMO.FACE_CENTER, _DEMO.FACE_AXES, _DEMO.EXCLUDED
 
 # The original's skin is bright: red reaches code 249 (99.9th percentile over the mask, median
 # 212), so at +30 % exposure and +12 % red gain 45 % of the skin would clip, where no method can
