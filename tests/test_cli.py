@@ -217,3 +217,43 @@ def test_analyze_reports_capture_quality_with_advice(capsys, tmp_path):
     assert quality["ok"] is False
     assert [i["code"] for i in quality["issues"]] == ["blurred"]
     assert "steadier" in quality["issues"][0]["message"]
+
+
+def test_analyze_reports_every_metric_and_how_it_was_measured(capsys):
+    assert main(["analyze", str(DEMO / "session1_front.jpg"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    from analyzer.metrics import METRICS
+
+    assert {m.key for m in METRICS} <= set(result["metrics"])
+    assert "zone.left_cheek.redness.erythema_index" in result["metrics"]
+    measured = result["measured"]
+    assert measured["scale_source"] == "face" and measured["illuminant"]["source"] == "reference"
+    assert measured["algorithm_version"] and measured["spots"]
+
+
+def test_analyze_takes_a_known_scale_and_refuses_a_wrong_one(capsys):
+    photo = str(DEMO / "session1_left-cheek.jpg")
+    assert main(["analyze", photo, "--json", "--px-per-mm", "12.5"]) == 0
+    assert json.loads(capsys.readouterr().out)["measured"]["px_per_mm"] == 12.5
+    assert main(["analyze", photo, "--px-per-mm", "-1"]) == 2
+    assert "--px-per-mm must be positive" in _one_error_line(capsys.readouterr().err)
+
+
+def test_compare_reports_each_change_and_whether_it_is_beyond_noise(capsys):
+    argv = ["compare", str(DEMO / "session2_front.jpg"), str(DEMO / "session2_day1_front.jpg")]
+    assert main([*argv, "--json"]) == 0
+    redness = json.loads(capsys.readouterr().out)["metrics"]["redness.erythema_index"]
+    assert redness["change"] == pytest.approx(redness["after"] - redness["before"], abs=1e-3)
+    assert redness["change"] > 3 and redness["significant"] is True  # the day after a session
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    line = next(row for row in text.splitlines() if row.strip().startswith("Erythema index"))
+    assert "->" in line and line.rstrip().endswith("*")
+    assert "minimal detectable change" in text
+
+
+def test_a_photo_without_skin_exits_2(capsys, tmp_path):
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((600, 800, 3), (60, 90, 200), np.uint8)).save(wall)
+    assert main(["analyze", str(wall)]) == 2
+    assert "too little skin" in _one_error_line(capsys.readouterr().err)

@@ -182,3 +182,15 @@ def test_a_photo_without_skin_is_refused():
 def test_a_mask_of_the_wrong_size_is_refused():
     with pytest.raises(ValueError, match="mask is 10x10 px but the photo is"):
         analyze(_photo("session1_left-cheek.jpg"), np.ones((10, 10), bool))
+
+
+def test_fading_fit_is_exact_on_an_exponential_and_refuses_what_does_not_fade():
+    hours = [6.0, 24.0, 48.0, 96.0]
+    fading = fit_fading(hours, [10 * math.exp(-h / 30) for h in hours], noise=0.2)
+    assert fading.tau_hours == pytest.approx(30, rel=1e-6) and fading.peak == pytest.approx(10, rel=1e-6)
+    assert fading.half_life_hours == pytest.approx(30 * math.log(2))
+    assert fading.settled_hours(0.2) == pytest.approx(30 * math.log(50))
+    assert fit_fading([24, 48], [2.0, 3.0], noise=0.2) is None  # rising: not a fading
+    assert fit_fading([24], [2.0], noise=0.2) is None  # one photo: no curve
+    with pytest.raises(ValueError, match="2 times but 3 measurements"):
+        fit_fading([1, 2], [1, 2, 3], noise=0.1)
