@@ -194,3 +194,16 @@ def test_fading_fit_is_exact_on_an_exponential_and_refuses_what_does_not_fade():
     assert fit_fading([24], [2.0], noise=0.2) is None  # one photo: no curve
     with pytest.raises(ValueError, match="2 times but 3 measurements"):
         fit_fading([1, 2], [1, 2, 3], noise=0.1)
+
+
+def test_without_the_face_model_the_face_box_stands_in(monkeypatch, tmp_path):
+    # e.g. installed from a source archive without `make install`: zones and scale then come
+    # from scikit-image's face box and average proportions (less precise: scale within 10 %)
+    monkeypatch.setenv("ANALYZER_MODELS_DIR", str(tmp_path))
+    from analyzer import landmarks
+
+    assert not landmarks.model_available()
+    metrics = analyze(_photo("session1_front.jpg"))
+    assert metrics.scale_source == "face"
+    assert metrics.px_per_mm == pytest.approx(TRUTH["px_per_mm_front"], rel=0.1)
+    assert all(f"zone.{zone}.redness.erythema_index" in metrics.to_dict() for zone in ZONES)
