@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -79,8 +80,8 @@ def _load(path: str):
 
 
 def _analyze(args: argparse.Namespace) -> dict:
-    if args.px_per_mm is not None and not args.px_per_mm > 0:
-        raise CommandError(f"--px-per-mm must be positive, not {args.px_per_mm}")
+    if args.px_per_mm is not None and not (args.px_per_mm > 0 and math.isfinite(args.px_per_mm)):
+        raise CommandError(f"--px-per-mm must be a positive number, not {args.px_per_mm}")
     photo = _load(args.photo)
     metrics = analyze(photo.image, px_per_mm=args.px_per_mm)
     return {
@@ -108,8 +109,9 @@ def _compare(args: argparse.Namespace) -> dict:
     if args.heatmap:
         if not alignment.ok:
             raise CommandError(f"no heatmap: {alignment.reason}")
+        png = to_png_bytes(change_heatmap(before.image, alignment))  # drawn before the file is opened
         with open(args.heatmap, "wb") as out:
-            out.write(to_png_bytes(change_heatmap(before.image, alignment)))
+            out.write(png)
         result["heatmap"] = args.heatmap
     return result
 

@@ -24,6 +24,7 @@ and average facial proportions stand in, less precisely. A caller's own mask
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -150,8 +151,8 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         if reference.any():
             reference &= ~cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     if px_per_mm is not None:
-        if not px_per_mm > 0:
-            raise ValueError(f"px_per_mm must be positive, not {px_per_mm}")
+        if not (px_per_mm > 0 and math.isfinite(px_per_mm)):
+            raise ValueError(f"px_per_mm must be a positive number, not {px_per_mm}")
         scale, source = float(px_per_mm), "given"
     return SkinRegions(mask=skin, zones=zones, reference=reference, px_per_mm=float(scale),
                        scale_source=source, face_box=box)

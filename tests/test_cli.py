@@ -236,7 +236,9 @@ def test_analyze_takes_a_known_scale_and_refuses_a_wrong_one(capsys):
     assert main(["analyze", photo, "--json", "--px-per-mm", "12.5"]) == 0
     assert json.loads(capsys.readouterr().out)["measured"]["px_per_mm"] == 12.5
     assert main(["analyze", photo, "--px-per-mm", "-1"]) == 2
-    assert "--px-per-mm must be positive" in _one_error_line(capsys.readouterr().err)
+    assert "--px-per-mm must be a positive number" in _one_error_line(capsys.readouterr().err)
+    assert main(["analyze", photo, "--px-per-mm", "inf"]) == 2
+    assert "--px-per-mm must be a positive number" in _one_error_line(capsys.readouterr().err)
 
 
 def test_compare_reports_each_change_and_whether_it_is_beyond_noise(capsys):
