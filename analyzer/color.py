@@ -103,10 +103,9 @@ def estimate_illuminant(linear: np.ndarray, reference: np.ndarray) -> Illuminant
     whose 8-bit values do not scale with the light. Chosen by rank, the same
     pixels are used whatever the exposure and each channel's white-balance
     gain, so the estimate scales exactly with both and normalising by it
-    cancels them;
-    and unlike a median, which can sit in the gap between a bright backdrop
-    and dark hair, it moves little when the area gains or loses a strip of
-    either at its edge.
+    cancels them; and unlike a median, which can sit in the gap between a
+    bright backdrop and dark hair, it moves little when the area gains or
+    loses a strip of either at its edge.
 
     Parameters
     ----------
@@ -193,7 +192,7 @@ class Tone:
 
     Stored as matching quantiles of log-linear values (``knots_in`` ->
     ``knots_out``, one row per channel) and applied by linear interpolation in
-    log space, with the end segments' slope beyond the ends. Exposure and
+    log space; beyond the knots, along the line fitted through all of them. Exposure and
     white balance shift the curve; a different tone curve (gamma, a phone's
     "look") bends it. No parametric form is assumed.
     """

@@ -140,7 +140,10 @@ def detect_face(img: np.ndarray) -> tuple[float, float, float, float] | None:
     photo's shorter side are not reported (on close-ups they are false alarms).
     """
     check_rgb8(img)
-    small, scale = _small(img)
+    return _face_box(*_small(img))
+
+
+def _face_box(small: np.ndarray, scale: float) -> tuple[float, float, float, float] | None:
     face = _detect_face(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
     return None if face is None else tuple(v / scale for v in face)
 
@@ -170,8 +173,8 @@ def _face(img: np.ndarray, small: np.ndarray, scale: float) -> Face | None:
     if landmarks.model_available():
         found = landmarks.find_face(img)
         return None if found is None else Face(*found.box(), yaw_deg=found.yaw_deg, pitch_deg=found.pitch_deg)
-    box = _detect_face(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
-    return None if box is None else Face(*(v / scale for v in box))
+    box = _face_box(small, scale)
+    return None if box is None else Face(*box)
 
 
 def _highlight_cast(rgb: np.ndarray) -> tuple[float, float]:

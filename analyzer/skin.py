@@ -180,8 +180,8 @@ def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):
     around = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 3) < 0.2 * w
     below = np.zeros(shape, bool)
     below[int(y + h):, max(0, int(x - 0.2 * w)):int(x + 1.2 * w)] = True
-    # glare stays in: a median needs the clipped pixels in place at the top (they keep the
-    # reference the same set of surfaces whatever the exposure)
+    # glare stays in: the light estimate selects reference pixels by rank, and clipped ones
+    # in place at the top keep that selection the same surfaces whatever the exposure
     reference = ~around & ~below
     return skin, zones, reference, px_per_mm
 
