@@ -87,6 +87,7 @@ class QualityReport:
     median_luminance: float  # 0..255
     highlight_cast: tuple[float, float]  # CIELAB a*, b* of the highlights
     face: Face | None
+    shape: tuple[int, int] = (0, 0)  # (height, width) of the assessed photo, px
 
     @property
     def ok(self) -> bool:
@@ -101,6 +102,8 @@ class QualityReport:
             "crushed_share": round(self.crushed_share, 4),
             "median_luminance": round(self.median_luminance, 1),
             "highlight_cast": [round(v, 2) for v in self.highlight_cast],
+            "height": int(self.shape[0]),
+            "width": int(self.shape[1]),
             "face": None if self.face is None else {
                 "x": round(self.face.x, 1), "y": round(self.face.y, 1), "width": round(self.face.width, 1),
                 "height": round(self.face.height, 1),
@@ -108,16 +111,29 @@ class QualityReport:
                 "pitch_deg": None if self.face.pitch_deg is None else round(self.face.pitch_deg, 1)},
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> QualityReport:
+        """The report back from :meth:`to_dict` (as stored with a photo's record)."""
+        face = d.get("face")
+        return cls(
+            issues=tuple(QualityIssue(i["code"], i["message"]) for i in d["issues"]),
+            blur=d["blur"], clipped_share=d["clipped_share"], crushed_share=d["crushed_share"],
+            median_luminance=d["median_luminance"], highlight_cast=tuple(d["highlight_cast"]),
+            face=None if face is None else Face(**face),
+            shape=(d.get("height", 0), d.get("width", 0)),
+        )
 
-def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport:
+
+def assess(img: np.ndarray, baseline: np.ndarray | QualityReport | None = None) -> QualityReport:
     """Judge a photo's capture quality, alone or against the patient's baseline photo.
 
     Parameters
     ----------
     img : (H, W, 3) uint8 ndarray
         RGB photo, as from :func:`analyzer.load_image`.
-    baseline : (H, W, 3) uint8 ndarray, optional
-        The baseline photo of the same view; enables the comparisons (sharper
+    baseline : (H, W, 3) uint8 ndarray or QualityReport, optional
+        The baseline photo of the same view, or its report (as stored with its
+        record: saves measuring it again); enables the comparisons (sharper
         than before? same framing? same light?).
 
     Returns
@@ -126,11 +142,14 @@ def assess(img: np.ndarray, baseline: np.ndarray | None = None) -> QualityReport
     """
     current = _measure(img)
     issues = list(_absolute_issues(current))
-    base = None if baseline is None else _measure(baseline)
+    if isinstance(baseline, QualityReport):
+        base = {k: getattr(baseline, k) for k in current}
+    else:
+        base = None if baseline is None else _measure(baseline)
     if base is not None:
         issues.extend(_relative_issues(current, base))
     issues.extend(_pose_issues(current, base))
-    return QualityReport(issues=tuple(issues), **{k: v for k, v in current.items() if k != "shape"})
+    return QualityReport(issues=tuple(issues), **current)
 
 
 def detect_face(img: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -159,7 +178,7 @@ def _measure(img: np.ndarray) -> dict:
     small, scale = _small(img)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     return {
-        "shape": img.shape[:2],
+        "shape": tuple(int(v) for v in img.shape[:2]),
         "blur": float(blur_effect(gray)),
         "clipped_share": float((small.max(axis=2) >= 250).mean()),
         "crushed_share": float((small.max(axis=2) <= 5).mean()),

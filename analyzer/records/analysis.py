@@ -1,0 +1,88 @@
+"""One photo measured against its baseline, from stored bytes to what the records keep.
+
+:func:`run` is pure (bytes in, an :class:`Outcome` out) and picklable, so the
+archive-wide re-analysis can run it in worker processes while one process
+writes the results.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from analyzer.compare import ALGORITHM_VERSION, NoSkin, analyze, compare
+from analyzer.images import load_image, to_jpeg_bytes
+
+__all__ = ["Outcome", "run", "json_safe"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What measuring one photo gave.
+
+    Attributes
+    ----------
+    status : str
+        ``"measured"``; ``"refused"`` (the photo does not align with the
+        baseline); ``"no_skin"`` (too little skin to measure).
+    message : str
+        Why, in words for the practitioner, when not measured.
+    result : dict
+        JSON-ready. A baseline: ``{"metrics": {...}, "context": {...}}``. A
+        follow-up: :meth:`analyzer.Comparison.to_dict` plus ``before_context``
+        and ``after_context``. NaN (not measurable) is stored as None.
+    aligned : bytes or None
+        A follow-up's photo warped into the baseline's frame (JPEG, no metadata).
+    seconds : float
+        Time taken.
+    version : str
+        :data:`analyzer.compare.ALGORITHM_VERSION` that measured it.
+    """
+
+    status: str
+    message: str
+    result: dict
+    aligned: bytes | None
+    seconds: float
+    version: str = ALGORITHM_VERSION
+
+
+def run(photo: bytes, baseline: bytes | None) -> Outcome:
+    """Measure ``photo`` (stored PNG bytes) alone (``baseline`` None: it is the baseline) or against one."""
+    start = time.perf_counter()
+    image = load_image(photo)
+    try:
+        if baseline is None:
+            metrics = analyze(image)
+            result = {"metrics": metrics.to_dict(), "context": metrics.context()}
+            return Outcome("measured", "", json_safe(result), None, time.perf_counter() - start)
+        c = compare(load_image(baseline), image)
+    except NoSkin as err:
+        return Outcome("no_skin", str(err), {}, None, time.perf_counter() - start)
+    result = c.to_dict()
+    result["before_context"] = c.before.context()
+    if not c.alignment.ok:
+        return Outcome("refused", c.alignment.reason, json_safe(result), None, time.perf_counter() - start)
+    result["after_context"] = c.after.context()
+    aligned = to_jpeg_bytes(c.alignment.warped, quality=90)
+    return Outcome("measured", "", json_safe(result), aligned, time.perf_counter() - start)
+
+
+def json_safe(value):
+    """``value`` with NaN and infinities replaced by None and NumPy scalars by Python ones.
+
+    JSON has no NaN (PostgreSQL refuses it); a metric that could not be
+    measured is None in the records.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item"):  # NumPy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,125 @@
+"""One patient's whole record as a ZIP: their right of access, in formats anyone can open.
+
+Contents:
+
+``README.txt``
+    What the files are.
+``record.json``
+    The patient, every visit, every photo's details and quality report, and
+    every analysis (metrics, change vs baseline, alignment), with the
+    algorithm version that measured them.
+``metrics.csv``
+    One row per visit, view and metric: value, change vs the baseline and
+    whether it is beyond measurement noise.
+``photos/<date>_<session>_<view>.png``
+    The stored photos (clean re-encodings: no EXIF or GPS metadata).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from dataclasses import asdict
+from typing import BinaryIO
+
+from analyzer.compare import ALGORITHM_VERSION
+from analyzer.metrics import info
+from analyzer.records.repository import Records
+
+__all__ = ["export_patient"]
+
+_README = """\
+Your skin-treatment record, exported on {date}.
+
+record.json   everything recorded about you: your details, each visit (treatment,
+              needle depth, notes), each photo's details and capture check, and the
+              measurements of each photo against your first (baseline) photo.
+metrics.csv   the measurements as a table: one row per visit, photo view and
+              measurement, with the change since your first visit and whether that
+              change is larger than the measurement's own noise ("significant").
+photos/       your photos, as stored (no location or camera data).
+
+Measurements: algorithm version {version}. Blank values could not be measured.
+"""
+
+
+def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id: int | None = None) -> None:
+    """Write ``patient_id``'s full record to ``out`` as a ZIP (see the module doc); logged as an audit event.
+
+    Only analyses already in the records are included (run
+    ``python -m analyzer reanalyze`` first for an up-to-date export).
+    """
+    patient = records.patient(patient_id)
+    sessions = records.sessions(patient_id)
+    record = {"exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "algorithm_version": ALGORITHM_VERSION, "patient": asdict(patient), "sessions": []}
+    rows = []
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for session in sessions:
+            entry = asdict(session)
+            entry["photos"] = []
+            for photo in session.photos:
+                name = f"photos/{session.started_at:%Y-%m-%d}_{session.id}_{_slug(photo.view)}.png"
+                z.writestr(zipfile.ZipInfo(name, date_time=session.started_at.timetuple()[:6]),
+                           records.store.get(photo.sha256), compress_type=zipfile.ZIP_STORED)
+                a = records.analysis(photo.id)
+                photo_entry = {**asdict(photo), "file": name, "analysis": None}
+                if a is not None:
+                    photo_entry["analysis"] = {"status": a.status, "message": a.message,
+                                               "baseline_photo_id": a.baseline_id,
+                                               "algorithm_version": a.algorithm_version, "result": a.result}
+                    rows.extend(_metric_rows(session, photo.view, a))
+                entry["photos"].append(photo_entry)
+            record["sessions"].append(entry)
+        z.writestr("record.json", json.dumps(record, indent=2, default=_default, ensure_ascii=False))
+        z.writestr("metrics.csv", _csv(rows))
+        z.writestr("README.txt", _README.format(date=dt.date.today().isoformat(), version=ALGORITHM_VERSION))
+    records.log("export", patient_id=patient_id, user_id=user_id, detail={"sessions": len(sessions)})
+
+
+def _metric_rows(session, view: str, a) -> list[list]:
+    delta = a.result.get("delta", {}) if a.photo_id != a.baseline_id else {}
+    significant = a.result.get("significant", {}) if a.photo_id != a.baseline_id else {}
+    rows = []
+    for key, value in sorted(a.values.items()):
+        zone, metric = _split(key)
+        meta = info(metric)
+        when = session.started_at.isoformat(sep=" ", timespec="minutes")
+        rows.append([when, session.id, view, zone or "all", metric, meta.label, meta.unit, _num(value),
+                     _num(delta.get(key)),
+                     "" if key not in significant else ("yes" if significant[key] else "no")])
+    return rows
+
+
+def _csv(rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["session_date", "session_id", "view", "zone", "metric", "label", "unit", "value",
+                "change_vs_baseline", "significant"])
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _split(key: str) -> tuple[str | None, str]:
+    if key.startswith("zone."):
+        _, zone, metric = key.split(".", 2)
+        return zone, metric
+    return None, key
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _default(value):
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot export {type(value).__name__}")

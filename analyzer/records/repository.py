@@ -1,0 +1,615 @@
+"""The clinic's records: every read and write the dashboard and the command line make.
+
+:class:`Records` joins the database (:mod:`analyzer.records.db`) and the
+image store (:mod:`analyzer.records.store`) and keeps them consistent:
+
+- **Nothing half-written.** A visit and its photos are saved in one
+  transaction, after every photo has been decoded, checked and re-encoded;
+  the store's blobs are written first and removed again if the transaction
+  fails, so a bad photo, a crash or a full disk leaves both as they were.
+- **Analyses are a cache** keyed by (photo, baseline photo, algorithm
+  version): computed once, recomputed only when one of those changes.
+- **Erasure is complete.** Deleting a patient deletes their rows and then
+  every blob no other record uses.
+
+Limitation: the "remove blobs of a failed upload" step is safe against other
+threads of this process (one lock); between processes sharing a store, an
+identical photo uploaded by two processes in the same instant could lose its
+blob if one of them fails. :meth:`Records.sweep_orphans` removes blobs left by
+a process killed mid-upload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from analyzer.compare import ALGORITHM_VERSION
+from analyzer.images import InvalidImage, load_image, load_photo, to_png_bytes
+from analyzer.quality import QualityReport, assess
+from analyzer.records import analysis as _analysis
+from analyzer.records import db
+from analyzer.records.models import Analysis, AuditEvent, Patient, Photo, Session
+from analyzer.records.settings import Settings
+from analyzer.records.store import FolderStore, ImageStore, sha256
+from analyzer.records.views import (
+    AnalysisRecord,
+    PatientRecord,
+    PatientSummary,
+    PhotoRecord,
+    PhotoUpload,
+    SessionRecord,
+    Timeline,
+    TimelinePoint,
+)
+
+__all__ = ["NotFound", "PreparedPhoto", "RecordError", "Records"]
+
+VIEWS = ("front", "left", "right")
+_CLOSE_UP = re.compile(r"close-up: [\w' -]{1,40}")
+_MAX_DEPTH_MM = 4.0  # deepest microneedling/RF needles are 3.5 mm
+_STORE_LOCK = threading.Lock()  # blob writes/removals and the commit that references them
+
+
+class RecordError(ValueError):
+    """A request the records cannot take; ``str(err)`` says why, for the practitioner."""
+
+
+class NotFound(RecordError, LookupError):
+    """No such patient, session or photo."""
+
+
+class PreparedPhoto:
+    """An upload decoded, checked and re-encoded, ready to save (see :meth:`Records.prepare_photo`).
+
+    Attributes: ``view``, ``png`` (clean bytes to store), ``sha256``,
+    ``width``, ``height``, ``source_format``, ``captured_at``, ``quality``
+    (:class:`analyzer.quality.QualityReport`).
+    """
+
+    def __init__(self, upload: PhotoUpload, view: str, baseline_quality: QualityReport | None) -> None:
+        label = upload.filename or f"the {view} photo"
+        try:
+            loaded = load_photo(upload.data)
+        except InvalidImage as err:
+            raise RecordError(f"{label}: {err}") from None
+        self.view = view
+        self.quality = assess(loaded.image, baseline_quality)
+        self.png = to_png_bytes(loaded.image)
+        self.sha256 = sha256(self.png)
+        self.height, self.width = loaded.image.shape[:2]
+        self.source_format = loaded.format
+        captured = loaded.captured_at
+        self.captured_at = None if captured is None else captured.replace(tzinfo=None)  # camera's wall clock
+
+
+class Records:
+    """A clinic's records: patients, sessions, photos, analyses.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        From :func:`analyzer.records.db.connect` (migrated).
+    store : ImageStore
+        Where photo bytes live.
+
+    Use :meth:`open` to get one from the settings (environment).
+    """
+
+    def __init__(self, engine: Engine, store: ImageStore) -> None:
+        self.engine = engine
+        self.store = store
+        self._writer = engine.execution_options(**db.WRITE)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Records:
+        """Records at ``settings`` (default: from the environment); migrates the database."""
+        settings = settings or Settings.from_env()
+        return cls(db.connect(settings.database_url), FolderStore(settings.store_dir))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _read(self):
+        with DbSession(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    @contextmanager
+    def _write(self):
+        with DbSession(self._writer, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    # --- patients ------------------------------------------------------------
+
+    def create_patient(self, *, name: str, birth_date: dt.date | None = None, birth_year: int | None = None,
+                       fitzpatrick: int | None = None, contraindications: str = "",
+                       photo_consent: bool = False, consent_date: dt.date | None = None,
+                       user_id: int | None = None) -> PatientRecord:
+        """Add a patient. ``fitzpatrick``: 1..6; ``consent_date`` defaults to today when consent is given."""
+        fields = _patient_fields(name=name, birth_date=birth_date, birth_year=birth_year,
+                                 fitzpatrick=fitzpatrick, contraindications=contraindications,
+                                 photo_consent=photo_consent, consent_date=consent_date)
+        with self._write() as s:
+            patient = Patient(**fields)
+            s.add(patient)
+            s.flush()
+            s.add(AuditEvent(user_id=user_id, patient_id=patient.id, action="create_patient"))
+        return _patient(patient)
+
+    def update_patient(self, patient_id: int, *, user_id: int | None = None, **changes) -> PatientRecord:
+        """Change some of a patient's fields (the keyword arguments of :meth:`create_patient`)."""
+        unknown = set(changes) - set(_PATIENT_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown patient fields: {', '.join(sorted(unknown))}")
+        with self._write() as s:
+            patient = _get(s, Patient, patient_id)
+            current = {k: getattr(patient, k) for k in _PATIENT_FIELDS}
+            if changes.get("photo_consent") and not current["photo_consent"]:
+                current["consent_date"] = None  # a new consent is dated today unless given
+            fields = _patient_fields(**{**current, **changes})
+            for key, value in fields.items():
+                setattr(patient, key, value)
+            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="update_patient",
+                             detail={"fields": sorted(changes)}))
+        return _patient(patient)
+
+    def patient(self, patient_id: int) -> PatientRecord:
+        with self._read() as s:
+            return _patient(_get(s, Patient, patient_id))
+
+    def find_patients(self, query: str = "", *, limit: int = 200) -> list[PatientSummary]:
+        """Patients whose name contains ``query`` (any case), by name; with visit count and last visit."""
+        stmt = (select(Patient.id, Patient.name, Patient.birth_year, Patient.birth_date,
+                       func.count(Session.id), func.max(Session.started_at))
+                .outerjoin(Session, Session.patient_id == Patient.id)
+                .group_by(Patient.id).order_by(Patient.name_key, Patient.id).limit(limit))
+        words = _name_key(query).split()
+        for word in words:
+            stmt = stmt.where(Patient.name_key.like(f"%{_escape_like(word)}%", escape="\\"))
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+        return [PatientSummary(id=r[0], name=r[1], birth_year=r[2] or (r[3].year if r[3] else None),
+                               sessions=r[4], last_visit=r[5]) for r in rows]
+
+    # --- sessions and photos ---------------------------------------------------
+
+    def prepare_photo(self, patient_id: int, upload: PhotoUpload) -> PreparedPhoto:
+        """Decode and check an upload against the patient's baseline of its view, without saving anything.
+
+        Raises :class:`RecordError` with the reason when the file is not a usable photo
+        or the view is not one we know. ``.quality`` says how the capture could be better.
+        """
+        view = _view(upload.view)
+        base = self._baseline_photo(patient_id, view)
+        report = None if base is None else QualityReport.from_dict(base.quality)
+        return PreparedPhoto(upload, view, report)
+
+    def add_session(self, patient_id: int, *, started_at: dt.datetime, treatment: str = "microneedling",
+                    device: str = "", needle_depth_mm: float | None = None, zones: Iterable[str] = (),
+                    products: Iterable[str] = (), notes: str = "", glogau: int | None = None,
+                    goodman_baron: int | None = None,
+                    photos: Sequence[PhotoUpload | PreparedPhoto] = (),
+                    user_id: int | None = None) -> SessionRecord:
+        """Record a visit with its photos, all or nothing.
+
+        Parameters
+        ----------
+        started_at : datetime.datetime
+            When the visit took place (clinic wall clock).
+        needle_depth_mm : float, optional
+            0 < depth <= 4 mm.
+        glogau, goodman_baron : int, optional
+            Clinical grades 1..4 (Glogau photo-ageing type I..IV; Goodman and
+            Baron's qualitative acne-scar grade 1..4).
+        photos : sequence of PhotoUpload or PreparedPhoto
+            At most one per view.
+
+        Raises
+        ------
+        RecordError
+            A field out of range, an unusable photo (named), two photos of one
+            view, or no consent to photography. Nothing is saved.
+        """
+        fields = _session_fields(started_at=started_at, treatment=treatment, device=device,
+                                 needle_depth_mm=needle_depth_mm, zones=zones, products=products,
+                                 notes=notes, glogau=glogau, goodman_baron=goodman_baron)
+        patient = self.patient(patient_id)
+        prepared = self._prepare_all(patient, photos)
+        with self._saving(prepared) as s:
+            session = Session(patient_id=patient_id, **fields)
+            session.photos = [_photo_row(p) for p in prepared]
+            s.add(session)
+            s.flush()
+            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="add_session",
+                             detail={"session_id": session.id, "photos": len(prepared)}))
+        return self.session(session.id)
+
+    def add_photos(self, session_id: int, photos: Sequence[PhotoUpload | PreparedPhoto], *,
+                   user_id: int | None = None) -> SessionRecord:
+        """Add photos to a recorded visit, all or nothing (a view it already has is refused)."""
+        existing = self.session(session_id)
+        prepared = self._prepare_all(self.patient(existing.patient_id), photos)
+        taken = {p.view for p in existing.photos} & {p.view for p in prepared}
+        if taken:
+            raise RecordError(f"this session already has a {sorted(taken)[0]} photo")
+        with self._saving(prepared) as s:
+            for p in prepared:
+                row = _photo_row(p)
+                row.session_id = session_id
+                s.add(row)
+            s.add(AuditEvent(user_id=user_id, patient_id=existing.patient_id, action="add_photos",
+                             detail={"session_id": session_id, "photos": len(prepared)}))
+        return self.session(session_id)
+
+    def session(self, session_id: int) -> SessionRecord:
+        with self._read() as s:
+            row = s.get(Session, session_id, options=[selectinload(Session.photos)])
+            if row is None:
+                raise NotFound(f"no session {session_id}")
+            return _session(row)
+
+    def sessions(self, patient_id: int) -> list[SessionRecord]:
+        """A patient's visits, oldest first, with their photos."""
+        with self._read() as s:
+            _get(s, Patient, patient_id)
+            rows = s.scalars(select(Session).where(Session.patient_id == patient_id)
+                             .options(selectinload(Session.photos))
+                             .order_by(Session.started_at, Session.id)).all()
+            return [_session(r) for r in rows]
+
+    def photo(self, photo_id: int) -> PhotoRecord:
+        with self._read() as s:
+            return _photo(_get(s, Photo, photo_id))
+
+    def image(self, sha: str) -> np.ndarray:
+        """A stored image as (H, W, 3) uint8 RGB: a photo's ``sha256``, an analysis's ``aligned_sha256``."""
+        return load_image(self.store.get(sha))
+
+    def views(self, patient_id: int) -> list[str]:
+        """The views this patient has photos of: front, left, right first, then close-ups by name."""
+        with self._read() as s:
+            found = set(s.scalars(select(Photo.view).join(Session).where(Session.patient_id == patient_id)))
+        return [v for v in VIEWS if v in found] + sorted(found - set(VIEWS))
+
+    def baseline(self, patient_id: int, view: str) -> PhotoRecord | None:
+        """The patient's baseline photo of ``view``: the one from their earliest visit that has one."""
+        return self._baseline_photo(patient_id, _view(view))
+
+    def _baseline_photo(self, patient_id: int, view: str) -> PhotoRecord | None:
+        with self._read() as s:
+            row = s.scalars(select(Photo).join(Session)
+                            .where(Session.patient_id == patient_id, Photo.view == view)
+                            .order_by(Session.started_at, Session.id).limit(1)).first()
+            return None if row is None else _photo(row)
+
+    def _prepare_all(self, patient: PatientRecord, photos) -> list[PreparedPhoto]:
+        if photos and not patient.photo_consent:
+            raise RecordError(f"{patient.name} has not consented to photography: record the consent "
+                              "on the patient's page before adding photos")
+        prepared = [p if isinstance(p, PreparedPhoto) else self.prepare_photo(patient.id, p) for p in photos]
+        views = [p.view for p in prepared]
+        twice = sorted({v for v in views if views.count(v) > 1})
+        if twice:
+            raise RecordError(f"two photos of the {twice[0]} view: keep one per view and session")
+        return prepared
+
+    @contextmanager
+    def _saving(self, prepared: Sequence[PreparedPhoto]):
+        """Write the photos' blobs, then the transaction; on failure remove the blobs that were new."""
+        with _STORE_LOCK:
+            new: list[str] = []
+            try:
+                for p in prepared:
+                    if not self.store.exists(p.sha256):
+                        self.store.put(p.png)
+                        new.append(p.sha256)
+                with self._write() as s:
+                    yield s
+            except BaseException:
+                self._remove_unreferenced(new)
+                raise
+
+    def _remove_unreferenced(self, keys: Iterable[str]) -> None:
+        keys = set(keys)
+        if not keys:
+            return
+        with self._read() as s:
+            used = set(s.scalars(select(Photo.sha256).where(Photo.sha256.in_(keys))))
+            used |= set(s.scalars(select(Analysis.aligned_sha256).where(Analysis.aligned_sha256.in_(keys))))
+        for key in keys - used:
+            self.store.delete(key)
+
+    # --- analyses --------------------------------------------------------------
+
+    def analysis(self, photo_id: int) -> AnalysisRecord | None:
+        """The cached analysis of a photo against its current baseline, or None if not computed yet."""
+        key = self._analysis_key(photo_id)
+        with self._read() as s:
+            row = s.scalars(select(Analysis).where(
+                Analysis.photo_id == photo_id, Analysis.baseline_id == key[1],
+                Analysis.algorithm_version == ALGORITHM_VERSION)).first()
+            return None if row is None else _analysis_record(row)
+
+    def analyze(self, photo_id: int) -> AnalysisRecord:
+        """The photo's analysis against its baseline: from the cache, or computed and saved now."""
+        cached = self.analysis(photo_id)
+        if cached is not None:
+            return cached
+        photo, baseline = self._analysis_key(photo_id)
+        photo_sha, base_sha = self._shas(photo, baseline)
+        outcome = _analysis.run(self.store.get(photo_sha),
+                                None if photo == baseline else self.store.get(base_sha))
+        return self.save_analysis(photo, baseline, outcome)
+
+    def pending_analyses(self, *, all_versions: bool = False) -> list[tuple[int, int, str, str | None]]:
+        """Photos with no analysis against their current baseline at this algorithm version.
+
+        Returns ``(photo_id, baseline_id, photo_sha256, baseline_sha256 or None)``, the
+        last None when the photo is its own baseline; every photo if ``all_versions``.
+        """
+        with self._read() as s:
+            rows = s.execute(select(Photo.id, Photo.view, Photo.sha256, Session.patient_id,
+                                    Session.started_at, Session.id)
+                             .join(Session).order_by(Session.patient_id, Photo.view,
+                                                     Session.started_at, Session.id)).all()
+            done = set(s.execute(select(Analysis.photo_id, Analysis.baseline_id)
+                                 .where(Analysis.algorithm_version == ALGORITHM_VERSION)).tuples())
+        todo, first = [], {}
+        for photo_id, view, sha, patient_id, _, _ in rows:
+            base_id, base_sha = first.setdefault((patient_id, view), (photo_id, sha))
+            if all_versions or (photo_id, base_id) not in done:
+                todo.append((photo_id, base_id, sha, None if base_id == photo_id else base_sha))
+        return todo
+
+    def save_analysis(self, photo_id: int, baseline_id: int, outcome: _analysis.Outcome) -> AnalysisRecord:
+        """Keep an :class:`~analyzer.records.analysis.Outcome` (replacing one with the same key)."""
+        with _STORE_LOCK:
+            aligned = None
+            new = []
+            try:
+                if outcome.aligned is not None:
+                    aligned = sha256(outcome.aligned)
+                    if not self.store.exists(aligned):
+                        self.store.put(outcome.aligned)
+                        new.append(aligned)
+                with self._write() as s:
+                    old = s.scalars(select(Analysis).where(
+                        Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
+                        Analysis.algorithm_version == outcome.version)).first()
+                    replaced = None
+                    if old is not None:
+                        replaced = old.aligned_sha256
+                        s.delete(old)
+                        s.flush()
+                    row = Analysis(photo_id=photo_id, baseline_id=baseline_id,
+                                   algorithm_version=outcome.version, status=outcome.status,
+                                   message=outcome.message, result=outcome.result,
+                                   aligned_sha256=aligned, seconds=outcome.seconds)
+                    s.add(row)
+            except IntegrityError:  # another thread saved the same analysis first: keep theirs
+                self._remove_unreferenced(new)
+                cached = self.analysis(photo_id)
+                if cached is None:
+                    raise
+                return cached
+            except BaseException:
+                self._remove_unreferenced(new)
+                raise
+            if replaced and replaced != aligned:
+                self._remove_unreferenced([replaced])
+        return _analysis_record(row)
+
+    def _analysis_key(self, photo_id: int) -> tuple[int, int]:
+        photo = self.photo(photo_id)
+        with self._read() as s:
+            patient_id = s.scalar(select(Session.patient_id).where(Session.id == photo.session_id))
+        base = self._baseline_photo(patient_id, photo.view)
+        return photo_id, base.id
+
+    def _shas(self, *photo_ids: int) -> list[str]:
+        with self._read() as s:
+            found = dict(s.execute(select(Photo.id, Photo.sha256).where(Photo.id.in_(photo_ids))).tuples())
+        return [found[i] for i in photo_ids]
+
+    # --- the timeline ----------------------------------------------------------
+
+    def timeline(self, patient_id: int, view: str = "front") -> Timeline:
+        """A patient's visits, oldest first, with the ``view`` photo's cached metrics (never computes)."""
+        view = _view(view)
+        with self._read() as s:
+            _get(s, Patient, patient_id)
+            sessions = s.scalars(select(Session).where(Session.patient_id == patient_id)
+                                 .options(selectinload(Session.photos))
+                                 .order_by(Session.started_at, Session.id)).all()
+            records = [_session(r) for r in sessions]
+            photos = [r.photo(view) for r in records]
+            baseline_id = next((p.id for p in photos if p is not None), None)
+            ids = [p.id for p in photos if p is not None]
+            analyses = {a.photo_id: a for a in s.scalars(select(Analysis).where(
+                Analysis.photo_id.in_(ids), Analysis.baseline_id == baseline_id,
+                Analysis.algorithm_version == ALGORITHM_VERSION))} if ids else {}
+        points = []
+        for record, photo in zip(records, photos, strict=True):
+            a = None if photo is None else analyses.get(photo.id)
+            if photo is None:
+                points.append(TimelinePoint(record, None, "no_photo", "", {}, {}, {}))
+            elif a is None:
+                points.append(TimelinePoint(record, photo.id, "pending", "", {}, {}, {}))
+            else:
+                rec = _analysis_record(a)
+                follow_up = rec.status == "measured" and photo.id != baseline_id
+                points.append(TimelinePoint(
+                    record, photo.id, rec.status, rec.message, rec.values,
+                    rec.result.get("delta", {}) if follow_up else {},
+                    rec.result.get("significant", {}) if follow_up else {}))
+        return Timeline(patient_id, view, baseline_id, tuple(points))
+
+    # --- erasure and housekeeping ------------------------------------------------
+
+    def delete_patient(self, patient_id: int, *, user_id: int | None = None) -> None:
+        """Erase a patient: their rows (visits, photos, analyses, account) and every blob only they used."""
+        with _STORE_LOCK:
+            with self._write() as s:
+                patient = _get(s, Patient, patient_id)
+                photo_ids = select(Photo.id).join(Session).where(Session.patient_id == patient_id)
+                keys = set(s.scalars(select(Photo.sha256).where(Photo.id.in_(photo_ids))))
+                keys |= set(s.scalars(select(Analysis.aligned_sha256).where(
+                    Analysis.photo_id.in_(photo_ids), Analysis.aligned_sha256.is_not(None))))
+                s.delete(patient)
+                s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="erase",
+                                 detail={"images": len(keys)}))
+            self._remove_unreferenced(keys)
+
+    def sweep_orphans(self, *, older_than_s: float = 3600.0) -> int:
+        """Remove stored blobs no record uses, written at least ``older_than_s`` ago; returns how many.
+
+        Leftovers of a process killed between writing a photo and committing
+        its visit, or between erasing a patient and removing their blobs.
+        The age keeps it clear of uploads in progress in other processes.
+        """
+        with _STORE_LOCK:
+            candidates = set(self.store.keys(older_than_s=older_than_s))
+            if not candidates:
+                return 0
+            with self._read() as s:
+                used = set(s.scalars(select(Photo.sha256)))
+                used |= set(s.scalars(select(Analysis.aligned_sha256)
+                                      .where(Analysis.aligned_sha256.is_not(None))))
+            orphans = candidates - used
+            for key in orphans:
+                self.store.delete(key)
+        return len(orphans)
+
+    def audit(self, patient_id: int | None = None) -> list[dict]:
+        """Audit events (of one patient, or all), oldest first, as dicts."""
+        stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+        if patient_id is not None:
+            stmt = stmt.where(AuditEvent.patient_id == patient_id)
+        with self._read() as s:
+            return [{"at": e.at, "user_id": e.user_id, "patient_id": e.patient_id, "action": e.action,
+                     "detail": e.detail} for e in s.scalars(stmt)]
+
+    def log(self, action: str, *, patient_id: int | None = None, user_id: int | None = None,
+            detail: dict | None = None) -> None:
+        """Record an audit event (e.g. an export)."""
+        with self._write() as s:
+            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action=action, detail=detail or {}))
+
+
+# --- validation ------------------------------------------------------------------
+
+_PATIENT_FIELDS = ("name", "birth_date", "birth_year", "fitzpatrick", "contraindications", "photo_consent",
+                   "consent_date")
+
+
+def _patient_fields(*, name, birth_date, birth_year, fitzpatrick, contraindications, photo_consent,
+                    consent_date) -> dict:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise RecordError("the patient needs a name")
+    if len(name) > 200:
+        raise RecordError("the name is longer than 200 characters")
+    today = dt.date.today()
+    if birth_date is not None:
+        if not isinstance(birth_date, dt.date) or not dt.date(1900, 1, 1) <= birth_date <= today:
+            raise RecordError("the date of birth must be a date between 1900 and today")
+        if birth_year is not None and birth_year != birth_date.year:
+            raise RecordError("the year of birth does not match the date of birth")
+        birth_year = birth_date.year
+    if birth_year is not None and not (isinstance(birth_year, int) and 1900 <= birth_year <= today.year):
+        raise RecordError(f"the year of birth must be between 1900 and {today.year}")
+    if fitzpatrick is not None and fitzpatrick not in range(1, 7):
+        raise RecordError("the Fitzpatrick skin type must be 1 to 6 (I to VI)")
+    photo_consent = bool(photo_consent)
+    if photo_consent and consent_date is None:
+        consent_date = today
+    if not photo_consent:
+        consent_date = None
+    if consent_date is not None and consent_date > today:
+        raise RecordError("the consent date cannot be in the future")
+    return {"name": name, "name_key": _name_key(name), "birth_date": birth_date, "birth_year": birth_year,
+            "fitzpatrick": fitzpatrick, "contraindications": str(contraindications or "").strip(),
+            "photo_consent": photo_consent, "consent_date": consent_date}
+
+
+def _session_fields(*, started_at, treatment, device, needle_depth_mm, zones, products, notes, glogau,
+                    goodman_baron) -> dict:
+    if not isinstance(started_at, dt.datetime):
+        raise RecordError("the session needs a date and time")
+    treatment = " ".join(str(treatment or "").split())
+    if not treatment or len(treatment) > 80:
+        raise RecordError("the treatment needs a name of at most 80 characters")
+    if needle_depth_mm is not None:
+        depth = float(needle_depth_mm)
+        if not 0 < depth <= _MAX_DEPTH_MM:
+            raise RecordError(f"the needle depth must be more than 0 and at most {_MAX_DEPTH_MM:g} mm "
+                              f"(got {depth:g} mm)")
+        needle_depth_mm = depth
+    for grade, label in ((glogau, "Glogau"), (goodman_baron, "Goodman-Baron")):
+        if grade is not None and grade not in range(1, 5):
+            raise RecordError(f"the {label} grade must be 1 to 4")
+    return {"started_at": started_at.replace(tzinfo=None), "treatment": treatment,
+            "device": str(device or "").strip()[:120], "needle_depth_mm": needle_depth_mm,
+            "zones": [str(z) for z in zones], "products": [str(p) for p in products],
+            "notes": str(notes or "").strip(), "glogau": glogau, "goodman_baron": goodman_baron}
+
+
+def _view(view: str) -> str:
+    view = " ".join(str(view).strip().lower().split())
+    if view in VIEWS or _CLOSE_UP.fullmatch(view):
+        return view
+    raise RecordError(f"unknown view {view!r}: use front, left, right or 'close-up: <name>'")
+
+
+def _name_key(name: str) -> str:
+    return " ".join(str(name).casefold().split())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- rows to records -----------------------------------------------------------------
+
+def _get(s: DbSession, model, row_id: int):
+    row = s.get(model, row_id)
+    if row is None:
+        raise NotFound(f"no {model.__name__.lower()} {row_id}")
+    return row
+
+
+def _patient(p: Patient) -> PatientRecord:
+    return PatientRecord(p.id, p.name, p.birth_date, p.birth_year, p.fitzpatrick, p.contraindications,
+                         p.photo_consent, p.consent_date, p.created_at)
+
+
+def _photo(p: Photo) -> PhotoRecord:
+    return PhotoRecord(p.id, p.session_id, p.view, p.sha256, p.width, p.height, p.size_bytes, p.source_format,
+                       p.captured_at, p.quality)
+
+
+def _photo_row(p: PreparedPhoto) -> Photo:
+    return Photo(view=p.view, sha256=p.sha256, width=p.width, height=p.height, size_bytes=len(p.png),
+                 source_format=p.source_format, captured_at=p.captured_at, quality=p.quality.to_dict())
+
+
+def _session(s: Session) -> SessionRecord:
+    return SessionRecord(s.id, s.patient_id, s.started_at, s.treatment, s.device, s.needle_depth_mm,
+                         tuple(s.zones), tuple(s.products), s.notes, s.glogau, s.goodman_baron,
+                         tuple(_photo(p) for p in s.photos))
+
+
+def _analysis_record(a: Analysis) -> AnalysisRecord:
+    return AnalysisRecord(a.id, a.photo_id, a.baseline_id, a.algorithm_version, a.status, a.message, a.result,
+                          a.aligned_sha256, a.seconds)
+

@@ -1,0 +1,133 @@
+"""What the repository hands out: frozen, picklable snapshots of rows (no database session attached).
+
+The dashboard caches them freely; changing a record goes through
+:class:`analyzer.records.Records` methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = ["AnalysisRecord", "PatientRecord", "PatientSummary", "PhotoRecord", "PhotoUpload",
+           "SessionRecord", "Timeline", "TimelinePoint"]
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """A photo as uploaded: its bytes (any format :func:`analyzer.load_image` reads) and its view.
+
+    ``view``: ``"front"``, ``"left"``, ``"right"`` or ``"close-up: <name>"``
+    (e.g. ``"close-up: left cheek"``). ``filename`` only names it in messages.
+    """
+
+    data: bytes = field(repr=False)
+    view: str = "front"
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: int
+    name: str
+    birth_date: dt.date | None
+    birth_year: int | None
+    fitzpatrick: int | None  # skin phototype 1..6 (I..VI)
+    contraindications: str
+    photo_consent: bool
+    consent_date: dt.date | None
+    created_at: dt.datetime  # UTC
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """A line of the patient list."""
+
+    id: int
+    name: str
+    birth_year: int | None
+    sessions: int
+    last_visit: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    session_id: int
+    view: str
+    sha256: str  # key of the stored PNG in the image store
+    width: int
+    height: int
+    size_bytes: int
+    source_format: str
+    captured_at: dt.datetime | None  # from EXIF, clinic wall clock
+    quality: dict  # analyzer.quality.QualityReport.to_dict()
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    patient_id: int
+    started_at: dt.datetime  # clinic wall clock
+    treatment: str
+    device: str
+    needle_depth_mm: float | None
+    zones: tuple[str, ...]
+    products: tuple[str, ...]
+    notes: str
+    glogau: int | None
+    goodman_baron: int | None
+    photos: tuple[PhotoRecord, ...] = ()
+
+    def photo(self, view: str) -> PhotoRecord | None:
+        """This session's photo of ``view``, if any."""
+        return next((p for p in self.photos if p.view == view), None)
+
+
+@dataclass(frozen=True)
+class AnalysisRecord:
+    """A cached measurement of ``photo_id`` against ``baseline_id`` (equal for the baseline itself)."""
+
+    id: int
+    photo_id: int
+    baseline_id: int
+    algorithm_version: str
+    status: str  # "measured", "refused" or "no_skin"
+    message: str
+    result: dict = field(repr=False)
+    aligned_sha256: str | None
+    seconds: float
+
+    @property
+    def values(self) -> dict[str, float | None]:
+        """The photo's metrics (None: not measurable); empty when not measured."""
+        if self.status != "measured":
+            return {}
+        return self.result["metrics"] if self.photo_id == self.baseline_id else self.result["after"]
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """One session on a patient's timeline for one view.
+
+    ``values``: the session's metrics; ``delta``: change vs the baseline,
+    measured over the same skin; ``significant``: which deltas exceed the
+    minimal detectable change. Empty when the session has no photo of this
+    view or it is not analysed (yet) -- ``status`` says which.
+    """
+
+    session: SessionRecord
+    photo_id: int | None
+    status: str  # "measured", "refused", "no_skin", "pending" (not analysed yet) or "no_photo"
+    message: str
+    values: dict
+    delta: dict
+    significant: dict
+
+
+@dataclass(frozen=True)
+class Timeline:
+    patient_id: int
+    view: str
+    baseline_id: int | None  # the baseline photo of this view
+    points: tuple[TimelinePoint, ...]
