@@ -4,9 +4,11 @@ It mirrors the public API so a clinic can script the analyzer without Python:
 
     python -m analyzer analyze PHOTO [--json]
     python -m analyzer compare BEFORE AFTER [--json] [--heatmap OUT.png]
+    python -m analyzer reanalyze [--workers N] [--all] [--json]
 
 Exit status: 0 on success, 2 with a one-line reason on stderr when an input is
-not a usable photo (or the arguments are wrong).
+not a usable photo (or the arguments are wrong); ``reanalyze`` exits 1 when
+some photos could not be analysed (listed).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         _print_text(result)
-    return 0
+    return getattr(args, "exit_status", 0)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--heatmap", metavar="OUT.png",
                          help="write the aligned pair side by side with the change drawn over it")
     compare.set_defaults(run=_compare)
+
+    again = commands.add_parser(
+        "reanalyze", help="analyse every stored photo that has no analysis at this algorithm version",
+        description="Analyse the records' photos (ANALYZER_DATA_DIR, ANALYZER_DATABASE_URL) against their "
+                    "baselines, in parallel; cached analyses are kept unless --all.")
+    again.add_argument("--workers", type=int, metavar="N", help="processes (default: one per core)")
+    again.add_argument("--all", action="store_true", help="recompute cached analyses too")
+    again.add_argument("--json", action="store_true", help="print JSON instead of text")
+    again.set_defaults(run=_reanalyze)
     return parser
 
 
@@ -128,6 +139,27 @@ def _metric_table(comparison) -> dict:
     delta = _rounded(dict(comparison.delta))
     return {key: {"before": before[key], "after": after[key], "change": delta[key],
                   "significant": comparison.significant[key]} for key in before}
+
+
+def _reanalyze(args: argparse.Namespace) -> dict:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from analyzer.records import Records, reanalyze  # the database stack only when asked for
+
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, not {args.workers}")
+    try:
+        records = Records.open()
+    except SQLAlchemyError as err:
+        raise CommandError(f"cannot open the records database: {getattr(err, 'orig', None) or err}") from None
+    try:
+        summary = reanalyze(records, workers=args.workers, everything=args.all, progress=not args.json)
+    finally:
+        records.close()
+    result = summary.to_dict()
+    if summary.failures:
+        args.exit_status = 1
+    return result
 
 
 class CommandError(Exception):

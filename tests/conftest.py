@@ -59,3 +59,37 @@ def photo_file(tmp_path, jpeg_bytes):
     path = tmp_path / "session-1-front.jpg"
     path.write_bytes(jpeg_bytes)
     return path
+
+
+# --- records: both databases --------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole run (tests/pgserver.py)."""
+    from pgserver import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A new, empty database: a SQLite file, or a database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def records(database_url, tmp_path):
+    """Empty clinic records on each database, with an image store in ``tmp_path / "data"``."""
+    from analyzer.records import Records, Settings
+
+    r = Records.open(Settings(tmp_path / "data", database_url))
+    yield r
+    r.close()

@@ -7,14 +7,22 @@ writes the results.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from dataclasses import dataclass
 
-from analyzer.compare import ALGORITHM_VERSION, NoSkin, analyze, compare
+from analyzer.compare import NoSkin, analyze, compare
 from analyzer.images import load_image, to_jpeg_bytes
 
-__all__ = ["Outcome", "run", "json_safe"]
+__all__ = ["Outcome", "json_safe", "run", "version"]
+
+
+def version() -> str:
+    """The algorithm version analyses are keyed by (:data:`analyzer.compare.ALGORITHM_VERSION`)."""
+    # read at call time, so a new version (or a test's) takes effect; by module, because
+    # ``analyzer.compare`` the attribute is the function
+    return importlib.import_module("analyzer.compare").ALGORITHM_VERSION
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,7 @@ class Outcome:
     seconds : float
         Time taken.
     version : str
-        :data:`analyzer.compare.ALGORITHM_VERSION` that measured it.
+        The :func:`version` that measured it.
     """
 
     status: str
@@ -45,28 +53,28 @@ class Outcome:
     result: dict
     aligned: bytes | None
     seconds: float
-    version: str = ALGORITHM_VERSION
+    version: str
 
 
 def run(photo: bytes, baseline: bytes | None) -> Outcome:
     """Measure ``photo`` (stored PNG bytes) alone (``baseline`` None: it is the baseline) or against one."""
-    start = time.perf_counter()
+    start, v = time.perf_counter(), version()
     image = load_image(photo)
     try:
         if baseline is None:
             metrics = analyze(image)
             result = {"metrics": metrics.to_dict(), "context": metrics.context()}
-            return Outcome("measured", "", json_safe(result), None, time.perf_counter() - start)
+            return Outcome("measured", "", json_safe(result), None, time.perf_counter() - start, v)
         c = compare(load_image(baseline), image)
     except NoSkin as err:
-        return Outcome("no_skin", str(err), {}, None, time.perf_counter() - start)
+        return Outcome("no_skin", str(err), {}, None, time.perf_counter() - start, v)
     result = c.to_dict()
     result["before_context"] = c.before.context()
     if not c.alignment.ok:
-        return Outcome("refused", c.alignment.reason, json_safe(result), None, time.perf_counter() - start)
+        return Outcome("refused", c.alignment.reason, json_safe(result), None, time.perf_counter() - start, v)
     result["after_context"] = c.after.context()
     aligned = to_jpeg_bytes(c.alignment.warped, quality=90)
-    return Outcome("measured", "", json_safe(result), aligned, time.perf_counter() - start)
+    return Outcome("measured", "", json_safe(result), aligned, time.perf_counter() - start, v)
 
 
 def json_safe(value):

@@ -26,8 +26,8 @@ import zipfile
 from dataclasses import asdict
 from typing import BinaryIO
 
-from analyzer.compare import ALGORITHM_VERSION
 from analyzer.metrics import info
+from analyzer.records.analysis import version
 from analyzer.records.repository import Records
 
 __all__ = ["export_patient"]
@@ -56,7 +56,7 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
     patient = records.patient(patient_id)
     sessions = records.sessions(patient_id)
     record = {"exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "algorithm_version": ALGORITHM_VERSION, "patient": asdict(patient), "sessions": []}
+              "algorithm_version": version(), "patient": asdict(patient), "sessions": []}
     rows = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for session in sessions:
@@ -77,7 +77,7 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
             record["sessions"].append(entry)
         z.writestr("record.json", json.dumps(record, indent=2, default=_default, ensure_ascii=False))
         z.writestr("metrics.csv", _csv(rows))
-        z.writestr("README.txt", _README.format(date=dt.date.today().isoformat(), version=ALGORITHM_VERSION))
+        z.writestr("README.txt", _README.format(date=dt.date.today().isoformat(), version=version()))
     records.log("export", patient_id=patient_id, user_id=user_id, detail={"sessions": len(sessions)})
 
 

@@ -33,7 +33,9 @@ class Summary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"counts": dict(self.counts), "failures": self.failures, "seconds": round(self.seconds, 1)}
+        return {"photos": sum(self.counts.values()),
+                **{k: self.counts[k] for k in ("measured", "refused", "no_skin", "failed")},
+                "failures": self.failures, "seconds": round(self.seconds, 1)}
 
 
 def reanalyze(records: Records, *, workers: int | None = None, everything: bool = False,

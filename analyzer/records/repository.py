@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
-from analyzer.compare import ALGORITHM_VERSION
 from analyzer.images import InvalidImage, load_image, load_photo, to_png_bytes
 from analyzer.quality import QualityReport, assess
 from analyzer.records import analysis as _analysis
@@ -337,7 +336,7 @@ class Records:
         with self._read() as s:
             row = s.scalars(select(Analysis).where(
                 Analysis.photo_id == photo_id, Analysis.baseline_id == key[1],
-                Analysis.algorithm_version == ALGORITHM_VERSION)).first()
+                Analysis.algorithm_version == _analysis.version())).first()
             return None if row is None else _analysis_record(row)
 
     def analyze(self, photo_id: int) -> AnalysisRecord:
@@ -363,7 +362,7 @@ class Records:
                              .join(Session).order_by(Session.patient_id, Photo.view,
                                                      Session.started_at, Session.id)).all()
             done = set(s.execute(select(Analysis.photo_id, Analysis.baseline_id)
-                                 .where(Analysis.algorithm_version == ALGORITHM_VERSION)).tuples())
+                                 .where(Analysis.algorithm_version == _analysis.version())))
         todo, first = [], {}
         for photo_id, view, sha, patient_id, _, _ in rows:
             base_id, base_sha = first.setdefault((patient_id, view), (photo_id, sha))
@@ -418,7 +417,8 @@ class Records:
 
     def _shas(self, *photo_ids: int) -> list[str]:
         with self._read() as s:
-            found = dict(s.execute(select(Photo.id, Photo.sha256).where(Photo.id.in_(photo_ids))).tuples())
+            rows = s.execute(select(Photo.id, Photo.sha256).where(Photo.id.in_(photo_ids)))
+            found = {i: sha for i, sha in rows}
         return [found[i] for i in photo_ids]
 
     # --- the timeline ----------------------------------------------------------
@@ -437,7 +437,7 @@ class Records:
             ids = [p.id for p in photos if p is not None]
             analyses = {a.photo_id: a for a in s.scalars(select(Analysis).where(
                 Analysis.photo_id.in_(ids), Analysis.baseline_id == baseline_id,
-                Analysis.algorithm_version == ALGORITHM_VERSION))} if ids else {}
+                Analysis.algorithm_version == _analysis.version()))} if ids else {}
         points = []
         for record, photo in zip(records, photos, strict=True):
             a = None if photo is None else analyses.get(photo.id)

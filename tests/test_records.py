@@ -1,0 +1,547 @@
+"""Clinic records: every test runs on SQLite and on a real PostgreSQL server.
+
+What a clinic relies on: what is saved comes back exactly (photos without
+their metadata), nothing is half-saved when a photo, the disk or the database
+fails, analyses are computed once, erasure leaves nothing behind, and two
+practitioners saving at once lose nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from PIL import Image
+from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy.orm import Session as DbSession
+
+from analyzer import load_image
+from analyzer.records import (
+    FolderStore,
+    NotFound,
+    PhotoUpload,
+    RecordError,
+    Records,
+    Settings,
+    export_patient,
+    reanalyze,
+)
+from analyzer.records import analysis as analysis_module
+from analyzer.records.models import Analysis, AuditEvent, Base, Patient, Photo, Session, User
+
+WHEN = dt.datetime(2026, 3, 2, 9, 30)
+
+
+# --- photos -------------------------------------------------------------------------
+
+def _jpeg(image: np.ndarray, **save) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=92, **save)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def photos(astronaut_module):
+    """Distinct small photos: the astronaut with a different pixel block changed in each."""
+    def make(i: int) -> bytes:
+        image = astronaut_module.copy()
+        image[i % 64 * 8:i % 64 * 8 + 8, i // 64 * 8:i // 64 * 8 + 8] = (i * 37 % 256, 10, 200)
+        return _jpeg(image)
+    return make
+
+
+@pytest.fixture(scope="module")
+def astronaut_module():
+    from skimage import data
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def demo_front():
+    """The demo patient's front photos at 0.35x (fast to analyse), as JPEG bytes, by session name."""
+    from pathlib import Path
+
+    import cv2
+    out = {}
+    for name in ("session1_front", "session3_front", "session5_front"):
+        image = load_image(Path(__file__).parents[1] / "sample_images" / f"{name}.jpg")
+        out[name] = _jpeg(cv2.resize(image, None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA))
+    return out
+
+
+def _patient(records: Records, name: str = "Ana Müller", **kw):
+    return records.create_patient(name=name, birth_year=1980, fitzpatrick=3, photo_consent=True, **kw)
+
+
+def _counts(records: Records) -> dict:
+    with DbSession(records.engine) as s:
+        counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m))
+                  for m in (Patient, Session, Photo, Analysis)}
+    counts["blobs"] = len(list(records.store.keys()))
+    return counts
+
+
+# --- schema -------------------------------------------------------------------------
+
+def test_migrations_build_exactly_the_models_schema(records):
+    with records.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_opening_again_migrates_nothing_and_keeps_the_data(records, database_url, tmp_path):
+    _patient(records)
+    again = Records.open(Settings(tmp_path / "data", database_url))
+    assert [p.name for p in again.find_patients()] == ["Ana Müller"]
+    again.close()
+
+
+def test_sqlite_has_foreign_keys_and_write_ahead_log(tmp_path):
+    r = Records.open(Settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    with r.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    r.close()
+
+
+def test_settings_come_from_the_environment(tmp_path):
+    s = Settings.from_env({"ANALYZER_DATA_DIR": str(tmp_path / "clinic")})
+    assert s.database_url == f"sqlite:///{tmp_path / 'clinic' / 'analyzer.sqlite3'}"
+    assert s.store_dir == tmp_path / "clinic" / "images"
+    s = Settings.from_env({"ANALYZER_DATABASE_URL": "postgresql+psycopg://clinic@db/analyzer"})
+    assert s.database_url == "postgresql+psycopg://clinic@db/analyzer"
+
+
+# --- patients -------------------------------------------------------------------------
+
+def test_patients_are_found_by_any_part_of_the_name_in_any_case(records):
+    for name in ("Ana Müller", "Bo Chen", "Zoë O'Neil", "Anna Berg"):
+        _patient(records, name)
+    assert [p.name for p in records.find_patients("MÜLL")] == ["Ana Müller"]
+    assert [p.name for p in records.find_patients("an")] == ["Ana Müller", "Anna Berg"]
+    assert [p.name for p in records.find_patients("berg anna")] == ["Anna Berg"]
+    assert [p.name for p in records.find_patients("zoë o'")] == ["Zoë O'Neil"]
+    assert records.find_patients("%") == []  # a wildcard is a character, not "everyone"
+    assert len(records.find_patients("")) == 4
+
+
+def test_patient_list_shows_visits_and_the_last_one(records, photos):
+    p = _patient(records)
+    records.add_session(p.id, started_at=WHEN)
+    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=28))
+    (line,) = records.find_patients()
+    assert (line.sessions, line.last_visit, line.birth_year) == (2, WHEN + dt.timedelta(days=28), 1980)
+
+
+def test_a_patient_is_edited_and_consent_is_dated(records):
+    p = records.create_patient(name="  Bo   Chen ", contraindications="keloid tendency")
+    assert (p.name, p.photo_consent, p.consent_date) == ("Bo Chen", False, None)
+    p = records.update_patient(p.id, photo_consent=True, fitzpatrick=5)
+    assert (p.photo_consent, p.consent_date, p.fitzpatrick) == (True, dt.date.today(), 5)
+    assert p.contraindications == "keloid tendency"
+    actions = [e["action"] for e in records.audit(p.id)]
+    assert actions == ["create_patient", "update_patient"]
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"name": " "}, "needs a name"),
+    ({"name": "A", "fitzpatrick": 7}, "Fitzpatrick skin type must be 1 to 6"),
+    ({"name": "A", "birth_year": 1850}, "year of birth must be between 1900"),
+    ({"name": "A", "birth_date": dt.date(1990, 5, 1), "birth_year": 1991}, "does not match"),
+    ({"name": "A", "photo_consent": True, "consent_date": dt.date.today() + dt.timedelta(days=1)},
+     "cannot be in the future"),
+])
+def test_impossible_patient_details_are_refused_with_the_reason(records, fields, message):
+    with pytest.raises(RecordError, match=message):
+        records.create_patient(**fields)
+    assert records.find_patients() == []
+
+
+def test_unknown_ids_say_what_is_missing(records):
+    with pytest.raises(NotFound, match="no patient 99"):
+        records.patient(99)
+    with pytest.raises(NotFound, match="no session 7"):
+        records.session(7)
+
+
+# --- sessions and photos ----------------------------------------------------------------
+
+def test_a_session_keeps_its_details_and_photos_without_their_metadata(records, astronaut_module):
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPS: latitude
+    exif.get_ifd(0x8769)[0x9003] = "2026:03:02 09:41:07"  # DateTimeOriginal
+    upload = _jpeg(astronaut_module, exif=exif.tobytes())
+    assert b"PhoneMaker" in upload
+    p = _patient(records)
+    s = records.add_session(p.id, started_at=WHEN, treatment="microneedling", device="Dermapen 4",
+                            needle_depth_mm=1.5, zones=["cheeks", "forehead"], products=["hyaluronic serum"],
+                            notes="mild pinpoint bleeding", glogau=2, goodman_baron=3,
+                            photos=[PhotoUpload(upload, "Front", "IMG_0001.jpg")])
+    again = records.session(s.id)
+    assert again == s
+    assert (s.device, s.needle_depth_mm, s.zones, s.glogau, s.goodman_baron) == (
+        "Dermapen 4", 1.5, ("cheeks", "forehead"), 2, 3)
+    (photo,) = s.photos
+    assert (photo.view, photo.width, photo.height, photo.source_format) == ("front", 512, 512, "JPEG")
+    assert photo.captured_at == dt.datetime(2026, 3, 2, 9, 41, 7)  # read before the metadata was dropped
+    stored = records.store.get(photo.sha256)
+    assert b"PhoneMaker" not in stored and Image.open(io.BytesIO(stored)).getexif() == {}
+    assert np.array_equal(records.image(photo.sha256), load_image(upload))  # lossless
+    assert photo.quality["width"] == 512 and "issues" in photo.quality
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"needle_depth_mm": 0}, "needle depth must be more than 0"),
+    ({"needle_depth_mm": 5.0}, "at most 4 mm"),
+    ({"glogau": 5}, "Glogau grade must be 1 to 4"),
+    ({"goodman_baron": 0}, "Goodman-Baron grade must be 1 to 4"),
+    ({"treatment": ""}, "treatment needs a name"),
+])
+def test_impossible_session_details_are_refused_and_nothing_is_saved(records, photos, kwargs, message):
+    p = _patient(records)
+    with pytest.raises(RecordError, match=message):
+        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))], **kwargs)
+    assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
+
+
+def test_photos_need_the_patients_consent(records, photos):
+    p = records.create_patient(name="No Consent")
+    with pytest.raises(RecordError, match="has not consented to photography"):
+        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))])
+    records.add_session(p.id, started_at=WHEN)  # a visit without photos is fine
+    assert _counts(records)["photos"] == 0
+
+
+@pytest.mark.parametrize(("views", "message"), [
+    (["front", "front"], "two photos of the front view"),
+    (["front", "upside down"], "unknown view 'upside down'"),
+])
+def test_views_are_checked(records, photos, views, message):
+    p = _patient(records)
+    with pytest.raises(RecordError, match=message):
+        records.add_session(p.id, started_at=WHEN,
+                            photos=[PhotoUpload(photos(i), v) for i, v in enumerate(views)])
+    assert _counts(records)["sessions"] == 0
+
+
+def test_close_ups_are_named_views(records, photos):
+    p = _patient(records)
+    s = records.add_session(p.id, started_at=WHEN, photos=[
+        PhotoUpload(photos(1), "close-up: Left cheek"), PhotoUpload(photos(2), "left")])
+    assert sorted(ph.view for ph in s.photos) == ["close-up: left cheek", "left"]
+    assert records.views(p.id) == ["left", "close-up: left cheek"]
+
+
+def test_a_corrupt_photo_saves_nothing_of_the_visit(records, photos):
+    p = _patient(records)
+    broken = photos(2)[:4000]  # cut off mid-transfer
+    with pytest.raises(RecordError, match=r"IMG_2\.jpg: .*(truncated|damaged|incomplete)"):
+        records.add_session(p.id, started_at=WHEN, photos=[
+            PhotoUpload(photos(1), "front"), PhotoUpload(broken, "left", "IMG_2.jpg")])
+    assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
+
+
+def test_a_full_disk_mid_upload_saves_nothing(records, photos, monkeypatch):
+    p = _patient(records)
+    real_put, calls = records.store.put, []
+
+    def put(data):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_put(data)
+
+    monkeypatch.setattr(records.store, "put", put)
+    with pytest.raises(OSError, match="No space left"):
+        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front"),
+                                                            PhotoUpload(photos(2), "left")])
+    assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
+
+
+def test_a_failing_commit_removes_the_photos_it_had_stored(records, photos):
+    p = _patient(records)
+
+    def fail(session):
+        raise RuntimeError("database went away")
+
+    event.listen(DbSession, "before_commit", fail)
+    try:
+        with pytest.raises(RuntimeError, match="database went away"):
+            records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
+    finally:
+        event.remove(DbSession, "before_commit", fail)
+    assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
+
+
+def test_a_failed_upload_keeps_a_photo_another_record_uses(records, photos):
+    a, b = _patient(records, "A"), _patient(records, "B")
+    kept = records.add_session(a.id, started_at=WHEN, photos=[PhotoUpload(photos(1))]).photos[0]
+    with pytest.raises(RecordError):
+        records.add_session(b.id, started_at=WHEN,
+                            photos=[PhotoUpload(photos(1)), PhotoUpload(b"junk", "left")])
+    assert records.store.exists(kept.sha256)
+
+
+def test_adding_photos_to_a_visit_refuses_a_view_it_has(records, photos):
+    p = _patient(records)
+    s = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
+    s = records.add_photos(s.id, [PhotoUpload(photos(2), "right")])
+    assert sorted(ph.view for ph in s.photos) == ["front", "right"]
+    with pytest.raises(RecordError, match="already has a front photo"):
+        records.add_photos(s.id, [PhotoUpload(photos(3), "front")])
+    assert _counts(records)["photos"] == 2
+
+
+_CRASH = textwrap.dedent("""
+    import datetime as dt, os, sys
+    from pathlib import Path
+    from analyzer.records import PhotoUpload, Records, Settings
+    from analyzer.records import repository
+
+    records = Records.open(Settings(Path(sys.argv[1]), sys.argv[2]))
+    def die(self):  # the process is killed after the photo is written, before the visit is committed
+        os._exit(9)
+    repository.Records._write = die
+    records.add_session(int(sys.argv[3]), started_at=dt.datetime(2026, 1, 1),
+                        photos=[PhotoUpload(Path(sys.argv[4]).read_bytes())])
+""")
+
+
+def test_a_process_killed_mid_upload_leaves_the_records_as_they_were(records, database_url, tmp_path, photos):
+    p = _patient(records)
+    upload = tmp_path / "upload.jpg"
+    upload.write_bytes(photos(1))
+    done = subprocess.run([sys.executable, "-c", _CRASH, str(tmp_path / "data"), database_url, str(p.id),
+                           str(upload)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9, done.stderr
+    counts = _counts(records)
+    assert counts["sessions"] == counts["photos"] == 0
+    assert counts["blobs"] == 1  # the blob it wrote: nothing refers to it
+    assert records.sweep_orphans(older_than_s=0) == 1
+    assert _counts(records)["blobs"] == 0
+    assert records.store.temporary_files() == []
+
+
+# --- the image store ------------------------------------------------------------------------
+
+def test_store_is_content_addressed_and_atomic(tmp_path, monkeypatch):
+    store = FolderStore(tmp_path)
+    key = store.put(b"photo bytes")
+    assert key == hashlib.sha256(b"photo bytes").hexdigest()
+    assert store.put(b"photo bytes") == key and store.get(key) == b"photo bytes"
+    assert list(store.keys()) == [key]
+
+    def no_fsync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", no_fsync)
+    with pytest.raises(OSError, match="Input/output"):
+        store.put(b"other bytes")
+    monkeypatch.undo()
+    assert list(store.keys()) == [key] and store.temporary_files() == []
+    with pytest.raises(ValueError, match="not a SHA-256 key"):
+        store.get("../../etc/passwd")
+    store.delete(key)
+    assert not store.exists(key)
+
+
+# --- analyses ----------------------------------------------------------------------------
+
+@pytest.fixture
+def counted_runs(monkeypatch):
+    calls = []
+    real = analysis_module.run
+
+    def run(photo, baseline):
+        calls.append(baseline is None)
+        return real(photo, baseline)
+
+    monkeypatch.setattr(analysis_module, "run", run)
+    return calls
+
+
+def test_analyses_are_computed_once_and_again_only_when_their_key_changes(records, demo_front, counted_runs,
+                                                                          monkeypatch):
+    p = _patient(records)
+    s1 = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s3 = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=60),
+                             photos=[PhotoUpload(demo_front["session3_front"])])
+    follow_up = s3.photos[0].id
+    first = records.analyze(follow_up)
+    assert (first.status, first.baseline_id, counted_runs) == ("measured", s1.photos[0].id, [False])
+    assert records.analyze(follow_up) == first and len(counted_runs) == 1  # cached
+    assert records.store.exists(first.aligned_sha256)
+    aligned = records.image(first.aligned_sha256)
+    assert aligned.shape == load_image(demo_front["session1_front"]).shape  # in the baseline's frame
+
+    # an earlier visit becomes the baseline: the analysis is recomputed against it
+    s0 = records.add_session(p.id, started_at=WHEN - dt.timedelta(days=30),
+                             photos=[PhotoUpload(demo_front["session5_front"])])
+    again = records.analyze(follow_up)
+    assert again.baseline_id == s0.photos[0].id and len(counted_runs) == 2
+
+    # a new algorithm version recomputes too
+    # (by module: the attribute ``analyzer.compare`` is the function)
+    monkeypatch.setattr(sys.modules["analyzer.compare"], "ALGORITHM_VERSION", "test-next")
+    newer = records.analyze(follow_up)
+    assert newer.algorithm_version == "test-next" and len(counted_runs) == 3
+    assert _counts(records)["analyses"] == 3
+
+
+def test_a_crashing_analysis_saves_nothing(records, demo_front, monkeypatch):
+    p = _patient(records)
+    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=1),
+                            photos=[PhotoUpload(demo_front["session3_front"])])
+    before = _counts(records)
+
+    def boom(photo, baseline):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(analysis_module, "run", boom)
+    with pytest.raises(MemoryError):
+        records.analyze(s.photos[0].id)
+    assert _counts(records) == before
+    monkeypatch.undo()
+
+    real_put = records.store.put
+    monkeypatch.setattr(records.store, "put", lambda data: (_ for _ in ()).throw(OSError(28, "disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        records.analyze(s.photos[0].id)  # the aligned image cannot be stored
+    assert _counts(records) == before
+    monkeypatch.setattr(records.store, "put", real_put)
+
+
+def test_timeline_shows_each_visit_with_metrics_and_change(records, demo_front):
+    p = _patient(records)
+    records.add_session(p.id, started_at=WHEN, needle_depth_mm=1.0,
+                        photos=[PhotoUpload(demo_front["session1_front"])])
+    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=28), needle_depth_mm=1.5)
+    s3 = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=56), needle_depth_mm=1.5,
+                             photos=[PhotoUpload(demo_front["session5_front"])])
+    t = records.timeline(p.id, "front")
+    assert [pt.status for pt in t.points] == ["pending", "no_photo", "pending"]  # never computes
+    summary = reanalyze(records, workers=2, progress=False)
+    assert (summary.counts["measured"], summary.failures) == (2, [])
+    t = records.timeline(p.id, "front")
+    base, gap, last = t.points
+    assert [pt.status for pt in t.points] == ["measured", "no_photo", "measured"]
+    assert (t.baseline_id, last.photo_id) == (base.photo_id, s3.photos[0].id)
+    assert gap.session.needle_depth_mm == 1.5
+    key = "redness.erythema_index"
+    assert base.values[key] > 0 and base.delta == {}
+    before = records.analysis(last.photo_id).result["before"]
+    assert last.delta[key] == pytest.approx(last.values[key] - before[key])
+    assert set(last.significant) == set(last.delta)
+    assert records.pending_analyses() == []
+
+
+def test_reanalyze_command_works_through_the_settings(records, database_url, tmp_path, demo_front, capsys,
+                                                      monkeypatch):
+    p = _patient(records)
+    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ANALYZER_DATABASE_URL", database_url)
+    from analyzer.cli import main
+
+    assert main(["reanalyze", "--json", "--workers", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["photos"], out["measured"], out["failed"]) == (1, 1, 0)
+    assert main(["reanalyze", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 0  # all cached
+
+
+# --- export and erasure ------------------------------------------------------------------------
+
+def test_export_holds_the_whole_record(records, demo_front):
+    p = _patient(records)
+    other = _patient(records, "Someone Else")
+    s1 = records.add_session(p.id, started_at=WHEN, notes="first visit",
+                             photos=[PhotoUpload(demo_front["session1_front"])])
+    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=30),
+                        photos=[PhotoUpload(demo_front["session3_front"])])
+    records.add_session(other.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
+    reanalyze(records, workers=1, progress=False)
+    buf = io.BytesIO()
+    export_patient(records, p.id, buf)
+    z = zipfile.ZipFile(buf)
+    names = sorted(z.namelist())
+    assert names == ["README.txt", "metrics.csv", f"photos/2026-03-02_{s1.id}_front.png",
+                     f"photos/2026-04-01_{s1.id + 1}_front.png", "record.json"]
+    record = json.loads(z.read("record.json"))
+    assert record["patient"]["name"] == "Ana Müller"
+    assert [s["notes"] for s in record["sessions"]] == ["first visit", ""]
+    assert all(ph["analysis"]["status"] == "measured" for s in record["sessions"] for ph in s["photos"])
+    assert "Someone Else" not in z.read("record.json").decode()
+    stored = z.read(f"photos/2026-03-02_{s1.id}_front.png")
+    assert stored == records.store.get(s1.photos[0].sha256)
+    rows = z.read("metrics.csv").decode().splitlines()
+    assert rows[0].startswith("session_date,session_id,view,zone,metric")
+    follow = [r for r in rows if r.startswith("2026-04-01") and ",all,redness.erythema_index," in r]
+    assert len(follow) == 1 and follow[0].split(",")[-1] in ("yes", "no")
+    assert records.audit(p.id)[-1]["action"] == "export"
+
+
+def test_erasing_a_patient_removes_their_photos_and_nothing_else(records, demo_front):
+    a, b = _patient(records, "A"), _patient(records, "B")
+    records.add_session(a.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    records.add_session(a.id, started_at=WHEN + dt.timedelta(days=9),
+                        photos=[PhotoUpload(demo_front["session3_front"])])
+    kept = records.add_session(b.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
+    reanalyze(records, workers=1, progress=False)
+    with DbSession(records.engine) as s, s.begin():
+        s.add(User(username="a-login", role="patient", patient_id=a.id))
+    assert _counts(records)["blobs"] == 4  # three photos and one aligned view
+    records.delete_patient(a.id)
+    assert list(records.store.keys()) == [kept.photos[0].sha256]
+    counts = _counts(records)
+    assert (counts["patients"], counts["sessions"], counts["photos"], counts["analyses"]) == (1, 1, 1, 1)
+    with DbSession(records.engine) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 0
+        erased = s.scalars(select(AuditEvent).where(AuditEvent.action == "erase")).one()
+    assert erased.patient_id == a.id  # the audit trail keeps that it happened
+    with pytest.raises(NotFound):
+        records.timeline(a.id)
+
+
+# --- two practitioners at once -------------------------------------------------------------------
+
+def test_concurrent_uploads_lose_nothing(records, photos):
+    patients = [_patient(records, f"P{i}") for i in range(2)]
+    errors = []
+
+    def practitioner(k: int) -> None:
+        try:
+            for j in range(5):
+                i = k * 5 + j
+                pair = [PhotoUpload(photos(i), "front"), PhotoUpload(photos(100 + i), "left")]
+                records.add_session(patients[k % 2].id, started_at=WHEN + dt.timedelta(days=i), photos=pair)
+        except Exception as err:  # noqa: BLE001 -- reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=practitioner, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _counts(records) == {"patients": 2, "sessions": 20, "photos": 40, "analyses": 0, "blobs": 40}
+    assert sum(len(records.sessions(p.id)) for p in patients) == 20
+
+
+def test_tables_exist_on_both_databases(records):
+    names = set(inspect(records.engine).get_table_names())
+    assert {"patients", "sessions", "photos", "analyses", "users", "audit_events", "alembic_version"} <= names
