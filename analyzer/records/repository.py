@@ -31,7 +31,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from analyzer.images import InvalidImage, load_image, load_photo, to_png_bytes
 from analyzer.quality import QualityReport, assess
@@ -390,9 +390,12 @@ class Records:
                         replaced = old.aligned_sha256
                         s.delete(old)
                         s.flush()
+                    rest = dict(outcome.result)
+                    values = rest.pop("metrics", None) or rest.pop("after", None) or {}
                     row = Analysis(photo_id=photo_id, baseline_id=baseline_id,
                                    algorithm_version=outcome.version, status=outcome.status,
-                                   message=outcome.message, result=outcome.result,
+                                   message=outcome.message, values=values, delta=rest.pop("delta", {}),
+                                   significant=rest.pop("significant", {}), result=rest,
                                    aligned_sha256=aligned, seconds=outcome.seconds)
                     s.add(row)
             except IntegrityError:  # another thread saved the same analysis first: keep theirs
@@ -435,9 +438,10 @@ class Records:
             photos = [r.photo(view) for r in records]
             baseline_id = next((p.id for p in photos if p is not None), None)
             ids = [p.id for p in photos if p is not None]
-            analyses = {a.photo_id: a for a in s.scalars(select(Analysis).where(
+            found = s.scalars(select(Analysis).options(defer(Analysis.result)).where(  # charts: no details
                 Analysis.photo_id.in_(ids), Analysis.baseline_id == baseline_id,
-                Analysis.algorithm_version == _analysis.version()))} if ids else {}
+                Analysis.algorithm_version == _analysis.version())) if ids else []
+            analyses = {a.photo_id: a for a in found}
         points = []
         for record, photo in zip(records, photos, strict=True):
             a = None if photo is None else analyses.get(photo.id)
@@ -446,12 +450,8 @@ class Records:
             elif a is None:
                 points.append(TimelinePoint(record, photo.id, "pending", "", {}, {}, {}))
             else:
-                rec = _analysis_record(a)
-                follow_up = rec.status == "measured" and photo.id != baseline_id
-                points.append(TimelinePoint(
-                    record, photo.id, rec.status, rec.message, rec.values,
-                    rec.result.get("delta", {}) if follow_up else {},
-                    rec.result.get("significant", {}) if follow_up else {}))
+                points.append(TimelinePoint(record, photo.id, a.status, a.message, a.values, a.delta,
+                                            a.significant))
         return Timeline(patient_id, view, baseline_id, tuple(points))
 
     # --- erasure and housekeeping ------------------------------------------------
@@ -610,6 +610,6 @@ def _session(s: Session) -> SessionRecord:
 
 
 def _analysis_record(a: Analysis) -> AnalysisRecord:
-    return AnalysisRecord(a.id, a.photo_id, a.baseline_id, a.algorithm_version, a.status, a.message, a.result,
-                          a.aligned_sha256, a.seconds)
+    return AnalysisRecord(a.id, a.photo_id, a.baseline_id, a.algorithm_version, a.status, a.message, a.values,
+                          a.delta, a.significant, a.result, a.aligned_sha256, a.seconds)
 

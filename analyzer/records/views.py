@@ -94,16 +94,12 @@ class AnalysisRecord:
     algorithm_version: str
     status: str  # "measured", "refused" or "no_skin"
     message: str
-    result: dict = field(repr=False)
+    values: dict = field(repr=False)  # the photo's metrics (None: not measurable); empty unless measured
+    delta: dict = field(repr=False)  # change vs the baseline over the same skin; empty for the baseline
+    significant: dict = field(repr=False)  # which deltas exceed the minimal detectable change
+    result: dict = field(repr=False)  # the rest: alignment, light, tone, "before", how it was measured
     aligned_sha256: str | None
     seconds: float
-
-    @property
-    def values(self) -> dict[str, float | None]:
-        """The photo's metrics (None: not measurable); empty when not measured."""
-        if self.status != "measured":
-            return {}
-        return self.result["metrics"] if self.photo_id == self.baseline_id else self.result["after"]
 
 
 @dataclass(frozen=True)
