@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -515,6 +516,26 @@ def test_erasing_a_patient_removes_their_photos_and_nothing_else(records, demo_f
     assert erased.patient_id == a.id  # the audit trail keeps that it happened
     with pytest.raises(NotFound):
         records.timeline(a.id)
+
+
+def test_a_copied_data_folder_is_a_complete_backup(tmp_path, demo_front):
+    live = Settings(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'analyzer.sqlite3'}")
+    records = Records.open(live)
+    p = _patient(records)
+    b = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=30),
+                            photos=[PhotoUpload(demo_front["session3_front"])])
+    records.analyze(b.photos[0].id)
+    records.analyze(s.photos[0].id)
+    timeline = records.timeline(p.id)
+    records.close()  # "stop the dashboard"
+    shutil.copytree(tmp_path / "data", tmp_path / "restored")
+    restored = Records.open(Settings(tmp_path / "restored",
+                                     f"sqlite:///{tmp_path / 'restored' / 'analyzer.sqlite3'}"))
+    assert restored.timeline(p.id) == timeline
+    assert np.array_equal(restored.image(s.photos[0].sha256), load_image(demo_front["session3_front"]))
+    assert restored.pending_analyses() == []
+    restored.close()
 
 
 # --- two practitioners at once -------------------------------------------------------------------
