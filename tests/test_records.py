@@ -29,6 +29,7 @@ from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session as DbSession
 
 from analyzer import load_image
+from analyzer.quality import assess
 from analyzer.records import (
     FolderStore,
     NotFound,
@@ -236,6 +237,18 @@ def test_views_are_checked(records, photos, views, message):
         records.add_session(p.id, started_at=WHEN,
                             photos=[PhotoUpload(photos(i), v) for i, v in enumerate(views)])
     assert _counts(records)["sessions"] == 0
+
+
+def test_a_new_photo_is_checked_against_the_stored_baseline_report(records, demo_front):
+    p = _patient(records)
+    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    later = load_image(demo_front["session3_front"])
+    warm = np.clip(later * np.array([1.0, 0.82, 0.6]), 0, 255).astype(np.uint8)  # under a warm lamp
+    prepared = records.prepare_photo(p.id, PhotoUpload(_jpeg(warm)))
+    expected = assess(load_image(_jpeg(warm)), load_image(demo_front["session1_front"]))
+    assert prepared.quality.to_dict() == expected.to_dict()  # same verdict as measuring the baseline again
+    assert "colour_cast" in [i.code for i in prepared.quality.issues]
+    assert _counts(records)["photos"] == 1  # checking saves nothing
 
 
 def test_close_ups_are_named_views(records, photos):
