@@ -518,7 +518,7 @@ def test_erasing_a_patient_removes_their_photos_and_nothing_else(records, demo_f
     reanalyze(records, workers=1, progress=False)
     with DbSession(records.engine) as s, s.begin():
         s.add(User(username="a-login", role="patient", patient_id=a.id))
-    assert _counts(records)["blobs"] == 4  # three photos and one aligned view
+    assert _counts(records)["blobs"] == 7  # three photos; the aligned view and three change maps
     records.delete_patient(a.id)
     assert list(records.store.keys()) == [kept.photos[0].sha256]
     counts = _counts(records)

@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from analyzer.change_maps import change_maps
 from analyzer.compare import NoSkin, analyze, compare
 from analyzer.images import load_image, to_jpeg_bytes
 
@@ -40,8 +41,10 @@ class Outcome:
         JSON-ready. A baseline: ``{"metrics": {...}, "context": {...}}``. A
         follow-up: :meth:`analyzer.Comparison.to_dict` plus ``before_context``
         and ``after_context``. NaN (not measurable) is stored as None.
-    aligned : bytes or None
-        A follow-up's photo warped into the baseline's frame (JPEG, no metadata).
+    images : dict
+        What a follow-up that aligned draws, JPEG bytes (no metadata) by kind:
+        ``"aligned"`` (the photo warped onto the baseline) and the change maps
+        ``"redness"``, ``"pigmentation"``, ``"texture"`` (:mod:`analyzer.change_maps`).
     seconds : float
         Time taken.
     version : str
@@ -51,7 +54,7 @@ class Outcome:
     status: str
     message: str
     result: dict
-    aligned: bytes | None
+    images: dict[str, bytes]
     seconds: float
     version: str
 
@@ -64,17 +67,19 @@ def run(photo: bytes, baseline: bytes | None) -> Outcome:
         if baseline is None:
             metrics = analyze(image)
             result = {"metrics": metrics.to_dict(), "context": metrics.context()}
-            return Outcome("measured", "", json_safe(result), None, time.perf_counter() - start, v)
-        c = compare(load_image(baseline), image)
+            return Outcome("measured", "", json_safe(result), {}, time.perf_counter() - start, v)
+        before = load_image(baseline)
+        c = compare(before, image)
     except NoSkin as err:
-        return Outcome("no_skin", str(err), {}, None, time.perf_counter() - start, v)
+        return Outcome("no_skin", str(err), {}, {}, time.perf_counter() - start, v)
     result = c.to_dict()
     result["before_context"] = c.before.context()
     if not c.alignment.ok:
-        return Outcome("refused", c.alignment.reason, json_safe(result), None, time.perf_counter() - start, v)
+        return Outcome("refused", c.alignment.reason, json_safe(result), {}, time.perf_counter() - start, v)
     result["after_context"] = c.after.context()
-    aligned = to_jpeg_bytes(c.alignment.warped, quality=90)
-    return Outcome("measured", "", json_safe(result), aligned, time.perf_counter() - start, v)
+    images = {"aligned": to_jpeg_bytes(c.alignment.warped, quality=90)}
+    images |= {kind: to_jpeg_bytes(drawn, quality=88) for kind, drawn in change_maps(before, c).items()}
+    return Outcome("measured", "", json_safe(result), images, time.perf_counter() - start, v)
 
 
 def json_safe(value):

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Analysis", "AuditEvent", "Base", "Patient", "Photo", "Session", "User", "utcnow"]
+__all__ = ["Analysis", "AuditEvent", "Base", "DerivedImage", "Patient", "Photo", "Session", "User", "utcnow"]
 
 # Named constraints, so migrations can refer to them on every database.
 _NAMING = {
@@ -134,7 +134,7 @@ class Analysis(Base):
     baseline over the same skin (empty for the baseline itself) -- what charts read.
     ``result``: the rest, for the record: alignment, light, tone, the baseline's
     metrics over the shared skin, how each was measured (scale, spots, notes).
-    ``aligned_sha256``: the photo warped into the baseline's frame (JPEG), for the compare view.
+    Images drawn from it (the aligned photo, change maps) are :class:`DerivedImage` rows.
     """
 
     __tablename__ = "analyses"
@@ -152,9 +152,27 @@ class Analysis(Base):
     delta: Mapped[dict] = mapped_column()
     significant: Mapped[dict] = mapped_column()
     result: Mapped[dict] = mapped_column()
-    aligned_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    images: Mapped[list[DerivedImage]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                      order_by="DerivedImage.kind")
+
+
+class DerivedImage(Base):
+    """An image an analysis drew, kept in the image store by ``sha256`` (JPEG, baseline's frame).
+
+    ``kind``: "aligned" (the photo warped onto the baseline), "redness",
+    "pigmentation", "texture" (change maps, :mod:`analyzer.change_maps`).
+    """
+
+    __tablename__ = "derived_images"
+    __table_args__ = (UniqueConstraint("analysis_id", "kind", name="uq_derived_images_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class User(Base):

@@ -37,7 +37,7 @@ from analyzer.images import InvalidImage, load_image, load_photo, to_png_bytes
 from analyzer.quality import QualityReport, assess
 from analyzer.records import analysis as _analysis
 from analyzer.records import db
-from analyzer.records.models import Analysis, AuditEvent, Patient, Photo, Session
+from analyzer.records.models import Analysis, AuditEvent, DerivedImage, Patient, Photo, Session
 from analyzer.records.settings import Settings
 from analyzer.records.store import FolderStore, ImageStore, sha256
 from analyzer.records.views import (
@@ -271,7 +271,7 @@ class Records:
             return _photo(_get(s, Photo, photo_id))
 
     def image(self, sha: str) -> np.ndarray:
-        """A stored image as (H, W, 3) uint8 RGB: a photo's ``sha256``, an analysis's ``aligned_sha256``."""
+        """A stored image as (H, W, 3) uint8 RGB: a photo's ``sha256``, or one of an analysis's ``images``."""
         return load_image(self.store.get(sha))
 
     def views(self, patient_id: int) -> list[str]:
@@ -324,7 +324,7 @@ class Records:
             return
         with self._read() as s:
             used = set(s.scalars(select(Photo.sha256).where(Photo.sha256.in_(keys))))
-            used |= set(s.scalars(select(Analysis.aligned_sha256).where(Analysis.aligned_sha256.in_(keys))))
+            used |= set(s.scalars(select(DerivedImage.sha256).where(DerivedImage.sha256.in_(keys))))
         for key in keys - used:
             self.store.delete(key)
 
@@ -373,21 +373,20 @@ class Records:
     def save_analysis(self, photo_id: int, baseline_id: int, outcome: _analysis.Outcome) -> AnalysisRecord:
         """Keep an :class:`~analyzer.records.analysis.Outcome` (replacing one with the same key)."""
         with _STORE_LOCK:
-            aligned = None
-            new = []
+            new, replaced = [], set()
             try:
-                if outcome.aligned is not None:
-                    aligned = sha256(outcome.aligned)
-                    if not self.store.exists(aligned):
-                        self.store.put(outcome.aligned)
-                        new.append(aligned)
+                keys = {}
+                for kind, data in outcome.images.items():
+                    keys[kind] = sha256(data)
+                    if not self.store.exists(keys[kind]):
+                        self.store.put(data)
+                        new.append(keys[kind])
                 with self._write() as s:
                     old = s.scalars(select(Analysis).where(
                         Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
                         Analysis.algorithm_version == outcome.version)).first()
-                    replaced = None
                     if old is not None:
-                        replaced = old.aligned_sha256
+                        replaced = {d.sha256 for d in old.images}
                         s.delete(old)
                         s.flush()
                     rest = dict(outcome.result)
@@ -396,7 +395,8 @@ class Records:
                                    algorithm_version=outcome.version, status=outcome.status,
                                    message=outcome.message, values=values, delta=rest.pop("delta", {}),
                                    significant=rest.pop("significant", {}), result=rest,
-                                   aligned_sha256=aligned, seconds=outcome.seconds)
+                                   seconds=outcome.seconds,
+                                   images=[DerivedImage(kind=k, sha256=v) for k, v in keys.items()])
                     s.add(row)
             except IntegrityError:  # another thread saved the same analysis first: keep theirs
                 self._remove_unreferenced(new)
@@ -407,9 +407,8 @@ class Records:
             except BaseException:
                 self._remove_unreferenced(new)
                 raise
-            if replaced and replaced != aligned:
-                self._remove_unreferenced([replaced])
-        return _analysis_record(row)
+            self._remove_unreferenced(replaced - set(keys.values()))
+            return _analysis_record(row)
 
     def _analysis_key(self, photo_id: int) -> tuple[int, int]:
         photo = self.photo(photo_id)
@@ -463,8 +462,8 @@ class Records:
                 patient = _get(s, Patient, patient_id)
                 photo_ids = select(Photo.id).join(Session).where(Session.patient_id == patient_id)
                 keys = set(s.scalars(select(Photo.sha256).where(Photo.id.in_(photo_ids))))
-                keys |= set(s.scalars(select(Analysis.aligned_sha256).where(
-                    Analysis.photo_id.in_(photo_ids), Analysis.aligned_sha256.is_not(None))))
+                keys |= set(s.scalars(select(DerivedImage.sha256).join(Analysis).where(
+                    Analysis.photo_id.in_(photo_ids))))
                 s.delete(patient)
                 s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="erase",
                                  detail={"images": len(keys)}))
@@ -483,8 +482,7 @@ class Records:
                 return 0
             with self._read() as s:
                 used = set(s.scalars(select(Photo.sha256)))
-                used |= set(s.scalars(select(Analysis.aligned_sha256)
-                                      .where(Analysis.aligned_sha256.is_not(None))))
+                used |= set(s.scalars(select(DerivedImage.sha256)))
             orphans = candidates - used
             for key in orphans:
                 self.store.delete(key)
@@ -611,5 +609,5 @@ def _session(s: Session) -> SessionRecord:
 
 def _analysis_record(a: Analysis) -> AnalysisRecord:
     return AnalysisRecord(a.id, a.photo_id, a.baseline_id, a.algorithm_version, a.status, a.message, a.values,
-                          a.delta, a.significant, a.result, a.aligned_sha256, a.seconds)
+                          a.delta, a.significant, a.result, {d.kind: d.sha256 for d in a.images}, a.seconds)
 

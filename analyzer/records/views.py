@@ -98,8 +98,13 @@ class AnalysisRecord:
     delta: dict = field(repr=False)  # change vs the baseline over the same skin; empty for the baseline
     significant: dict = field(repr=False)  # which deltas exceed the minimal detectable change
     result: dict = field(repr=False)  # the rest: alignment, light, tone, "before", how it was measured
-    aligned_sha256: str | None
+    images: dict = field(repr=False)  # kind -> sha256 of images it drew: "aligned", "redness", ...
     seconds: float
+
+    @property
+    def aligned_sha256(self) -> str | None:
+        """The photo warped onto the baseline (follow-ups that aligned)."""
+        return self.images.get("aligned")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Patients, sessions, photos, analyses, users and audit events
+"""Patients, sessions, photos, analyses, derived images, users and audit events
 
 Revision ID: 0001
 Revises:
@@ -116,7 +116,6 @@ def upgrade() -> None:
     sa.Column('delta', sa.JSON(), nullable=False),
     sa.Column('significant', sa.JSON(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=False),
-    sa.Column('aligned_sha256', sa.String(length=64), nullable=True),
     sa.Column('seconds', sa.Float(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['baseline_id'], ['photos.id'], name=op.f('fk_analyses_baseline_id_photos'), ondelete='CASCADE'),
@@ -125,17 +124,33 @@ def upgrade() -> None:
     sa.UniqueConstraint('photo_id', 'baseline_id', 'algorithm_version', name='uq_analyses_key')
     )
     with op.batch_alter_table('analyses', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_analyses_aligned_sha256'), ['aligned_sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_analyses_baseline_id'), ['baseline_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_analyses_photo_id'), ['photo_id'], unique=False)
+
+    op.create_table('derived_images',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('analysis_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['analysis_id'], ['analyses.id'], name=op.f('fk_derived_images_analysis_id_analyses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_derived_images')),
+    sa.UniqueConstraint('analysis_id', 'kind', name='uq_derived_images_kind')
+    )
+    with op.batch_alter_table('derived_images', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_derived_images_analysis_id'), ['analysis_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_derived_images_sha256'), ['sha256'], unique=False)
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('derived_images', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_derived_images_sha256'))
+        batch_op.drop_index(batch_op.f('ix_derived_images_analysis_id'))
+
+    op.drop_table('derived_images')
     with op.batch_alter_table('analyses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_analyses_photo_id'))
         batch_op.drop_index(batch_op.f('ix_analyses_baseline_id'))
-        batch_op.drop_index(batch_op.f('ix_analyses_aligned_sha256'))
 
     op.drop_table('analyses')
     with op.batch_alter_table('photos', schema=None) as batch_op:
