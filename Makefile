@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 demo: install
 	test -f sample_images/manifest.json || $(BIN)/python sample_images/make_demo.py
 
+# The demo patient goes into the records in ./data once (about a minute the first time).
 run: demo
+	$(BIN)/python -m analyzer demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 # System packages the tests use (a PostgreSQL server), from apt when missing.

@@ -5,6 +5,7 @@ It mirrors the public API so a clinic can script the analyzer without Python:
     python -m analyzer analyze PHOTO [--json]
     python -m analyzer compare BEFORE AFTER [--json] [--heatmap OUT.png]
     python -m analyzer reanalyze [--workers N] [--all] [--json]
+    python -m analyzer demo [--folder DIR]
 
 Exit status: 0 on success, 2 with a one-line reason on stderr when an input is
 not a usable photo (or the arguments are wrong); ``reanalyze`` exits 1 when
@@ -80,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("--all", action="store_true", help="recompute cached analyses too")
     again.add_argument("--json", action="store_true", help="print JSON instead of text")
     again.set_defaults(run=_reanalyze)
+
+    demo = commands.add_parser(
+        "demo", help="add the demo patient (sample_images/) to the records and measure the photos",
+        description="Add the demo patient to the records (ANALYZER_DATA_DIR, ANALYZER_DATABASE_URL) once, "
+                    "then analyse whatever is not yet analysed. Run by `make run`.")
+    demo.add_argument("--folder", default=None, help="the demo's folder (default: sample_images/)")
+    demo.add_argument("--json", action="store_true", help="print JSON instead of text")
+    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -160,6 +169,24 @@ def _reanalyze(args: argparse.Namespace) -> dict:
     if summary.failures:
         args.exit_status = 1
     return result
+
+
+def _demo(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from analyzer.records import Records, reanalyze
+    from analyzer.records.demo import import_demo
+
+    folder = Path(args.folder) if args.folder else Path(__file__).resolve().parents[1] / "sample_images"
+    if not (folder / "manifest.json").is_file():
+        raise CommandError(f"no demo in {folder}: build it with `python sample_images/make_demo.py`")
+    records = Records.open()
+    try:
+        patient = import_demo(records, folder)
+        summary = reanalyze(records, progress=not args.json)
+    finally:
+        records.close()
+    return {"patient_id": patient.id, "name": patient.name, **summary.to_dict()}
 
 
 class CommandError(Exception):

@@ -12,7 +12,7 @@ See :mod:`analyzer.records.repository` for the guarantees (nothing half-written,
 erasure complete) and README ("Records") for backup and restore.
 """
 
-from analyzer.records.export import export_patient
+from analyzer.records.export import export_patient, metrics_csv
 from analyzer.records.reanalyze import reanalyze
 from analyzer.records.repository import VIEWS, NotFound, PreparedPhoto, RecordError, Records
 from analyzer.records.settings import Settings
@@ -31,5 +31,5 @@ from analyzer.records.views import (
 __all__ = [
     "VIEWS", "AnalysisRecord", "FolderStore", "ImageStore", "MissingBlob", "NotFound", "PatientRecord",
     "PatientSummary", "PhotoRecord", "PhotoUpload", "PreparedPhoto", "RecordError", "Records",
-    "SessionRecord", "Settings", "Timeline", "TimelinePoint", "export_patient", "reanalyze",
+    "SessionRecord", "Settings", "Timeline", "TimelinePoint", "export_patient", "metrics_csv", "reanalyze",
 ]

@@ -31,7 +31,7 @@ def import_demo(records: Records, folder: Path) -> PatientRecord:
     patient = records.create_patient(
         name=DEMO_NAME, birth_year=info.get("year_of_birth"),
         fitzpatrick=_ROMAN.get(info.get("fitzpatrick_type")),
-        contraindications="none (synthetic demo record, not a real patient)", photo_consent=True,
+        contraindications="", photo_consent=True,
         consent_date=first)
     for visit in manifest["sessions"]:
         photos = [PhotoUpload((folder / name).read_bytes(), _view(view), name)

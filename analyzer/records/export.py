@@ -30,7 +30,7 @@ from analyzer.metrics import info
 from analyzer.records.analysis import version
 from analyzer.records.repository import Records
 
-__all__ = ["export_patient"]
+__all__ = ["export_patient", "metrics_csv"]
 
 _README = """\
 Your skin-treatment record, exported on {date}.
@@ -81,6 +81,17 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
         z.writestr("metrics.csv", _csv(rows))
         z.writestr("README.txt", _README.format(date=dt.date.today().isoformat(), version=version()))
     records.log("export", patient_id=patient_id, user_id=user_id, detail={"sessions": len(sessions)})
+
+
+def metrics_csv(records: Records, patient_id: int) -> str:
+    """The patient's measurements as CSV (the ZIP's ``metrics.csv``): one row per visit, view and metric."""
+    rows = []
+    for session in records.sessions(patient_id):
+        for photo in session.photos:
+            a = records.analysis(photo.id)
+            if a is not None:
+                rows.extend(_metric_rows(session, photo.view, a))
+    return _csv(rows)
 
 
 def _metric_rows(session, view: str, a) -> list[list]:

@@ -26,7 +26,9 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+import cv2
 import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -72,7 +74,7 @@ class PreparedPhoto:
 
     Attributes: ``view``, ``png`` (clean bytes to store), ``sha256``,
     ``width``, ``height``, ``source_format``, ``captured_at``, ``quality``
-    (:class:`analyzer.quality.QualityReport`).
+    (:class:`analyzer.quality.QualityReport`), ``thumbnail`` (RGB uint8, longer side 480 px).
     """
 
     def __init__(self, upload: PhotoUpload, view: str, baseline_quality: QualityReport | None) -> None:
@@ -86,6 +88,8 @@ class PreparedPhoto:
         self.png = to_png_bytes(loaded.image)
         self.sha256 = sha256(self.png)
         self.height, self.width = loaded.image.shape[:2]
+        scale = min(1.0, 480 / max(self.height, self.width))
+        self.thumbnail = cv2.resize(loaded.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         self.source_format = loaded.format
         captured = loaded.captured_at
         self.captured_at = None if captured is None else captured.replace(tzinfo=None)  # camera's wall clock
@@ -104,16 +108,18 @@ class Records:
     Use :meth:`open` to get one from the settings (environment).
     """
 
-    def __init__(self, engine: Engine, store: ImageStore) -> None:
+    def __init__(self, engine: Engine, store: ImageStore, *, data_dir: Path | None = None) -> None:
         self.engine = engine
         self.store = store
+        self.data_dir = data_dir  # where the clinic's secret key lives (patient-view links)
         self._writer = engine.execution_options(**db.WRITE)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Records:
         """Records at ``settings`` (default: from the environment); migrates the database."""
         settings = settings or Settings.from_env()
-        return cls(db.connect(settings.database_url), FolderStore(settings.store_dir))
+        engine = db.connect(settings.database_url)
+        return cls(engine, FolderStore(settings.store_dir), data_dir=settings.data_dir)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -393,7 +399,8 @@ class Records:
                     values = rest.pop("metrics", None) or rest.pop("after", None) or {}
                     row = Analysis(photo_id=photo_id, baseline_id=baseline_id,
                                    algorithm_version=outcome.version, status=outcome.status,
-                                   message=outcome.message, values=values, delta=rest.pop("delta", {}),
+                                   message=outcome.message, light=rest.get("light", ""),
+                                   values=values, delta=rest.pop("delta", {}),
                                    significant=rest.pop("significant", {}), result=rest,
                                    seconds=outcome.seconds,
                                    images=[DerivedImage(kind=k, sha256=v) for k, v in keys.items()])
@@ -450,7 +457,7 @@ class Records:
                 points.append(TimelinePoint(record, photo.id, "pending", "", {}, {}, {}))
             else:
                 points.append(TimelinePoint(record, photo.id, a.status, a.message, a.values, a.delta,
-                                            a.significant))
+                                            a.significant, a.light))
         return Timeline(patient_id, view, baseline_id, tuple(points))
 
     # --- erasure and housekeeping ------------------------------------------------

@@ -124,6 +124,7 @@ class TimelinePoint:
     values: dict
     delta: dict
     significant: dict
+    light: str = ""  # follow-ups: "reference" (light matched on the backdrop) or "camera" (close-ups)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ def upgrade() -> None:
     sa.Column('algorithm_version', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('light', sa.String(length=20), nullable=False),
     sa.Column('values', sa.JSON(), nullable=False),
     sa.Column('delta', sa.JSON(), nullable=False),
     sa.Column('significant', sa.JSON(), nullable=False),

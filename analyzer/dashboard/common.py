@@ -1,0 +1,85 @@
+"""What every page shares: the records, the chosen patient, images, numbers in words.
+
+Pages never compute metrics: they read cached analyses from the records and
+only ask for new ones when a practitioner saves photos.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from analyzer.metrics import info
+from analyzer.records import PatientRecord, Records, SessionRecord
+from analyzer.records.demo import DEMO_NAME
+
+VIEW_LABELS = {"front": "Front", "left": "Left side", "right": "Right side"}
+
+
+@st.cache_resource(show_spinner=False)
+def records() -> Records:
+    """The clinic's records (ANALYZER_DATA_DIR, ANALYZER_DATABASE_URL), opened once per server."""
+    return Records.open()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def preview(sha: str, max_side: int = 1100) -> np.ndarray:
+    """A stored image (content-addressed: never changes) at most ``max_side`` px, RGB uint8."""
+    image = records().image(sha)
+    scale = max_side / max(image.shape[:2])
+    if scale >= 1.0:
+        return image
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def view_label(view: str) -> str:
+    if view.startswith("close-up: "):
+        return "Close-up: " + view.removeprefix("close-up: ")
+    return VIEW_LABELS.get(view, view)
+
+
+def session_label(s: SessionRecord) -> str:
+    when = s.started_at.strftime("%d %b %Y")
+    depth = f" · {s.needle_depth_mm:g} mm" if s.needle_depth_mm else ""
+    return f"{when} · {s.treatment}{depth}"
+
+
+def fmt(key: str, value: float | None, *, signed: bool = False) -> str:
+    """A metric's value in its units and decimals; an em dash when not measured."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    meta = info(key)
+    return f"{value:{'+' if signed else ''}.{meta.decimals}f}"
+
+
+def chosen_patient(*, hint: bool = True) -> PatientRecord | None:
+    """The patient picked in the sidebar (kept across pages), or None (with a hint on the page)."""
+    r = records()
+    everyone = r.find_patients(limit=10_000)
+    if not everyone:
+        if hint:
+            st.info("No patients yet: add one on the **Patients** page.")
+        return None
+    ids = [p.id for p in everyone]
+    if st.session_state.get("patient_id") not in ids:
+        st.session_state["patient_id"] = ids[0]  # before the widget: pages may set it to switch patient
+    names = {p.id: p.name + (f" ({p.birth_year})" if p.birth_year else "") for p in everyone}
+    with st.sidebar:
+        picked = st.selectbox("Patient", ids, format_func=names.get, key="patient_id")
+        if names[picked].startswith(DEMO_NAME):
+            st.caption("DEMO · a synthetic patient built from a public-domain photo, not a real person.")
+    return r.patient(picked)
+
+
+def reveal(before: np.ndarray, after: np.ndarray, split_pct: int) -> np.ndarray:
+    """Before left of a white line at ``split_pct`` % of the width, after right of it (same frame, RGB)."""
+    h, w = min(before.shape[0], after.shape[0]), min(before.shape[1], after.shape[1])
+    x = round(w * split_pct / 100)
+    composite = np.concatenate([before[:h, :x], after[:h, x:w]], axis=1)
+    if 0 < x < w:
+        composite[:, max(0, x - 2):x + 2] = 255
+    return composite

@@ -1,0 +1,99 @@
+"""Patients: find one, add one, edit the chosen one (details, contraindications, consent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from analyzer.dashboard.common import chosen_patient, records
+from analyzer.records import PatientRecord, RecordError
+from analyzer.records.links import patient_token, secret_key
+
+ROMAN = ["I", "II", "III", "IV", "V", "VI"]
+
+st.title("Patients")
+r = records()
+
+query = st.text_input("Search by name", key="patient_search", placeholder="Part of a name, any case")
+found = r.find_patients(query)
+if found:
+    st.dataframe(
+        [{"Name": p.name, "Born": p.birth_year, "Visits": p.sessions,
+          "Last visit": p.last_visit.strftime("%Y-%m-%d") if p.last_visit else ""} for p in found],
+        hide_index=True, width="stretch", key="patient_table", on_select="rerun", selection_mode="single-row")
+    rows = st.session_state.get("patient_table", {}).get("selection", {}).get("rows", [])
+    if rows and rows[0] < len(found) and st.session_state.get("opened_row") != (query, rows[0]):
+        st.session_state["opened_row"] = (query, rows[0])
+        st.session_state["patient_id"] = found[rows[0]].id  # shown in the sidebar and on every page
+        st.rerun()
+elif query:
+    st.info(f"No patient's name contains “{query}”.")
+
+
+def _patient_form(key: str, patient: PatientRecord | None) -> dict | None:
+    """The patient's fields; returns them when the form is submitted."""
+    with st.form(key, clear_on_submit=patient is None):
+        name = st.text_input("Name", value=patient.name if patient else "")
+        c1, c2 = st.columns(2)
+        born = c1.date_input("Date of birth (if known)", value=patient.birth_date if patient else None,
+                             min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="YYYY-MM-DD")
+        year = c2.number_input("or year of birth", min_value=1900, max_value=dt.date.today().year, step=1,
+                               value=patient.birth_year if patient and not patient.birth_date else None)
+        skin = st.selectbox("Fitzpatrick skin type", [None, *range(1, 7)],
+                            index=patient.fitzpatrick if patient and patient.fitzpatrick else 0,
+                            format_func=lambda v: "not recorded" if v is None else ROMAN[v - 1])
+        contra = st.text_area("Contraindications and cautions",
+                              value=patient.contraindications if patient else "",
+                              placeholder="e.g. keloid tendency, active acne, recent isotretinoin")
+        consent = st.checkbox("Consents to photography for treatment records",
+                              value=patient.photo_consent if patient else False)
+        if not st.form_submit_button("Save" if patient else "Add patient", type="primary"):
+            return None
+    return {"name": name, "birth_date": born, "birth_year": None if born else (int(year) if year else None),
+            "fitzpatrick": skin, "contraindications": contra, "photo_consent": consent}
+
+
+with st.expander("Add a patient", expanded=not found and not query):
+    fields = _patient_form("new_patient", None)
+    if fields is not None:
+        try:
+            patient = r.create_patient(**fields)
+        except RecordError as err:
+            st.error(f"Not added: {err}.")
+        else:
+            st.session_state["patient_id"] = patient.id
+            st.session_state["added_patient"] = patient.name
+            st.rerun()
+
+if "added_patient" in st.session_state:
+    st.success(f"Added {st.session_state.pop('added_patient')}.")
+
+patient = chosen_patient(hint=False)
+if patient is not None:
+    st.subheader(f"{patient.name}")
+    skin = ROMAN[patient.fitzpatrick - 1] if patient.fitzpatrick else "not recorded"
+    consent = f"photo consent {patient.consent_date:%Y-%m-%d}" if patient.photo_consent else "NO consent"
+    born = patient.birth_date or patient.birth_year or "unknown"
+    details = [f"born {born}", f"Fitzpatrick {skin}", consent]
+    st.caption(" · ".join(details))
+    if patient.contraindications:
+        st.warning(f"Contraindications: {patient.contraindications}")
+    st.page_link("analyzer/dashboard/session_page.py", label="Record a session",
+                 icon=":material/add_a_photo:")
+    with st.expander("Patient's own view (link)"):
+        token = patient_token(patient.id, secret_key(r.data_dir))
+        st.markdown(f"Give {patient.name} this link: it shows their own progress and nothing else.")
+        st.code(f"?patient={token}", language=None)
+        st.link_button("Open the patient's view", f"/?patient={token}")
+        st.caption("Add it to this dashboard's address. Deleting the data folder's secret_key revokes "
+                   "every link.")
+    with st.expander("Edit details"):
+        fields = _patient_form(f"edit_{patient.id}", patient)
+        if fields is not None:
+            try:
+                r.update_patient(patient.id, **fields)
+            except RecordError as err:
+                st.error(f"Not saved: {err}.")
+            else:
+                st.rerun()

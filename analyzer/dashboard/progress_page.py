@@ -1,0 +1,62 @@
+"""Progress: each measure across visits, per face zone, with treatments marked and noise judged."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzer.dashboard.charts import change_rows, metric_chart, recovery, recovery_chart
+from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.metrics import METRICS
+from analyzer.skin import ZONES
+
+st.title("Progress")
+patient = chosen_patient()
+if patient is None:
+    st.stop()
+r = records()
+views = r.views(patient.id)
+if not views:
+    st.info(f"No photos of {patient.name} yet: add them on the **New session** page.")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+view = c1.selectbox("View", views, format_func=view_label, key="progress_view")
+labels = {m.key: m.label for m in METRICS}
+metric = c2.selectbox("Measure", list(labels), format_func=labels.get, key="progress_metric")
+zone = c3.selectbox("Zone", ["whole skin", *ZONES], key="progress_zone",
+                    format_func=lambda z: z.replace("_", " ").capitalize())
+key = metric if zone == "whole skin" else f"zone.{zone}.{metric}"
+
+timeline = r.timeline(patient.id, view)
+pending = [p for p in timeline.points if p.status == "pending"]
+if pending:
+    st.warning(f"{len(pending)} photo(s) of this view are not measured yet.")
+    if st.button(f"Measure {len(pending)} photo(s) now", key="measure_pending"):
+        bar = st.progress(0.0, text="Measuring…")
+        for i, p in enumerate(pending):
+            bar.progress(i / len(pending), text=f"Measuring the photo of {p.session.started_at:%d %b %Y}…")
+            r.analyze(p.photo_id)
+        bar.empty()
+        st.rerun()
+for p in timeline.points:
+    if p.status in ("refused", "no_skin"):
+        st.error(f"The photo of {p.session.started_at:%d %b %Y} is left out: {p.message}.")
+
+if not any(p.values.get(key) is not None for p in timeline.points):
+    st.info("Nothing measured for this measure and zone yet (a zone is measured only in front views).")
+    st.stop()
+
+st.plotly_chart(metric_chart(timeline, key), key="progress_chart", width="stretch")
+st.caption("◆ baseline · ● red: change from the baseline beyond measurement noise · ● grey: within noise · "
+           "▲ treatment (needle depth on hover).")
+st.dataframe(change_rows(timeline, key), hide_index=True, width="stretch", key="progress_table")
+
+rec = recovery(timeline)
+if rec is not None:
+    st.subheader("Recovery of redness after treatment")
+    st.plotly_chart(recovery_chart(rec), key="recovery_chart", width="stretch")
+    if rec.fading is None:
+        st.caption("Not enough fading redness beyond noise to fit a curve.")
+    else:
+        st.caption(f"Extra redness halves every {rec.fading.half_life_hours:.0f} hours "
+                   f"(exponential fit to {rec.fading.points} photos).")

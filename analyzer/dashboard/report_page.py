@@ -1,0 +1,64 @@
+"""Report: the patient's PDF, the measurements as CSV, and their whole record as a ZIP."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from analyzer.dashboard.charts import plain_summary
+from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.records import export_patient, metrics_csv
+from analyzer.records.analysis import version
+from analyzer.report import patient_report
+
+st.title("Report")
+patient = chosen_patient()
+if patient is None:
+    st.stop()
+r = records()
+slug = "".join(ch if ch.isalnum() else "-" for ch in patient.name.lower()).strip("-")
+views = r.views(patient.id)
+
+st.subheader("For the patient (PDF)")
+if not views:
+    st.info(f"No photos of {patient.name} yet.")
+else:
+    view = st.selectbox("Photos and charts of", views, format_func=view_label, key="report_view")
+    timeline = r.timeline(patient.id, view)
+    lines = plain_summary(timeline)
+    for line in lines:
+        st.markdown(f"- {line}")
+    if st.button("Make the PDF", key="make_pdf"):
+        latest = next((p for p in reversed(timeline.points)
+                       if p.status == "measured" and p.photo_id != timeline.baseline_id), None)
+        first = r.image(r.photo(timeline.baseline_id).sha256)
+        aligned = None
+        if latest is not None:
+            sha = r.analysis(latest.photo_id).aligned_sha256
+            aligned = r.image(sha) if sha else None
+        with st.spinner("Drawing the report…"):
+            pdf = patient_report(patient, timeline, first, aligned, lines, version=version())
+        st.session_state["report_pdf"] = (patient.id, pdf)
+    made = st.session_state.get("report_pdf")
+    if made and made[0] == patient.id:
+        st.download_button("Download the PDF", made[1], file_name=f"skin-progress-{slug}.pdf",
+                           mime="application/pdf", key="download_pdf", type="primary")
+
+st.subheader("Measurements (CSV)")
+st.download_button("Download the measurements", metrics_csv(r, patient.id), file_name=f"metrics-{slug}.csv",
+                   mime="text/csv", key="download_csv")
+st.caption("One row per visit, view, zone and measure: value, change since the first visit, "
+           "beyond noise or not.")
+
+st.subheader("The whole record (right of access)")
+if st.button("Prepare the ZIP", key="make_zip"):
+    buf = io.BytesIO()
+    with st.spinner("Packing photos and measurements…"):
+        export_patient(r, patient.id, buf)
+    st.session_state["record_zip"] = (patient.id, buf.getvalue())
+made = st.session_state.get("record_zip")
+if made and made[0] == patient.id:
+    st.download_button("Download the record", made[1], file_name=f"record-{slug}.zip", mime="application/zip",
+                       key="download_zip")
+st.caption("Everything recorded about the patient: details, visits, photos (without metadata), measurements.")

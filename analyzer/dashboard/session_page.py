@@ -1,0 +1,142 @@
+"""New session: the visit's details and its photos, checked as they arrive, then saved and measured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import streamlit as st
+
+from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.records import PhotoUpload, RecordError
+
+TREATMENTS = ["microneedling", "RF microneedling", "follow-up photos", "review"]
+ZONES = ["forehead", "cheeks", "nose", "chin", "perioral", "neck", "décolleté", "acne scars"]
+GLOGAU = {None: "not graded", 1: "I (no wrinkles)", 2: "II (wrinkles in motion)", 3: "III (wrinkles at rest)",
+          4: "IV (only wrinkles)"}
+GOODMAN_BARON = {None: "not graded", 1: "1 (macular)", 2: "2 (mild)", 3: "3 (moderate)", 4: "4 (severe)"}
+
+st.title("New session")
+patient = chosen_patient()
+if patient is None:
+    st.stop()
+r = records()
+st.caption(f"For **{patient.name}**" + (f" · contraindications: {patient.contraindications}"
+                                         if patient.contraindications else ""))
+if not patient.photo_consent:
+    st.warning(f"{patient.name} has not consented to photography: record the consent on the Patients page "
+               "before adding photos. A session without photos can still be recorded.")
+
+c1, c2, c3 = st.columns(3)
+day = c1.date_input("Date", value=dt.date.today(), format="YYYY-MM-DD", key="s_date")
+time_of_day = c2.time_input("Time", value=dt.time(dt.datetime.now().hour, 0), key="s_time")
+treatment = c3.selectbox("Treatment", TREATMENTS, key="s_treatment")
+c1, c2 = st.columns(2)
+device = c1.text_input("Device", key="s_device", placeholder="e.g. Dermapen 4")
+depth = c2.number_input("Needle depth (mm)", min_value=0.0, max_value=4.0, step=0.25, value=None,
+                        key="s_depth", help="Leave empty for visits without needling")
+zones = st.multiselect("Zones treated", ZONES, key="s_zones", accept_new_options=True)
+products = st.text_input("Serums and numbing used", key="s_products", placeholder="comma-separated")
+notes = st.text_area("Notes", key="s_notes")
+c1, c2 = st.columns(2)
+glogau = c1.selectbox("Glogau photo-ageing type", list(GLOGAU), format_func=GLOGAU.get, key="s_glogau")
+goodman = c2.selectbox("Goodman-Baron acne-scar grade", list(GOODMAN_BARON), format_func=GOODMAN_BARON.get,
+                       key="s_goodman")
+
+st.subheader("Photos")
+uploads = st.file_uploader(
+    "Drop the session's photos here (several at once: JPEG, PNG, HEIC, TIFF, WebP)",
+    type=["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"], accept_multiple_files=True,
+    key=f"s_photos_{st.session_state.get('upload_round', 0)}", disabled=not patient.photo_consent)
+
+
+def _guess_view(name: str) -> str:
+    low = name.lower()
+    for view in ("front", "left", "right"):
+        if re.search(rf"(^|[^a-z]){view}([^a-z]|$)", low) and "cheek" not in low:
+            return view
+    stem = re.sub(r"\.[a-z0-9]+$", "", low)
+    stem = re.sub(r"[^a-z' -]+", " ", stem).strip() or "close-up"
+    return f"close-up: {stem[:40]}"
+
+
+VIEW_CHOICES = ["front", "left", "right", "close-up"]
+checked: dict[str, object] = st.session_state.setdefault("checked_photos", {})
+ready = []
+for upload in uploads or []:
+    guess = _guess_view(upload.name)
+    col_img, col_info = st.columns([1, 2])
+    with col_info:
+        kind = st.selectbox(f"View of {upload.name}", VIEW_CHOICES, key=f"view_{upload.file_id}",
+                            index=VIEW_CHOICES.index(guess.split(":")[0]))
+        view = kind
+        if kind == "close-up":
+            default = guess.removeprefix("close-up: ") if guess.startswith("close-up") else ""
+            name = st.text_input("Close-up of", value=default, key=f"name_{upload.file_id}",
+                                 placeholder="e.g. left cheek, scar on chin")
+            view = f"close-up: {name.strip().lower() or 'unnamed'}"
+        cache_key = (upload.file_id, view)
+        if cache_key not in checked:
+            try:
+                with st.spinner(f"Checking {upload.name}…"):
+                    checked[cache_key] = r.prepare_photo(patient.id, PhotoUpload(upload.getvalue(), view,
+                                                                                  upload.name))
+            except RecordError as err:
+                checked[cache_key] = err
+        result = checked[cache_key]
+        if isinstance(result, RecordError):
+            st.error(f"Will not be saved: {result}")
+            continue
+        if result.quality.ok:
+            st.success(f"{view_label(view)}: good photo ({result.width} × {result.height}).")
+        for issue in result.quality.issues:
+            st.warning(issue.message)
+        ready.append(result)
+    with col_img:
+        st.image(result.thumbnail, width="stretch")
+
+views = [p.view for p in ready]
+doubled = sorted({v for v in views if views.count(v) > 1})
+if doubled:
+    st.error(f"Two photos are marked {view_label(doubled[0])}: choose another view for one of them.")
+
+if st.button("Save session", type="primary", disabled=bool(doubled), key="save_session"):
+    started = dt.datetime.combine(day, time_of_day)
+    try:
+        session = r.add_session(
+            patient.id, started_at=started, treatment=treatment, device=device, needle_depth_mm=depth or None,
+            zones=zones, products=[p.strip() for p in products.split(",") if p.strip()], notes=notes,
+            glogau=glogau, goodman_baron=goodman, photos=ready)
+    except RecordError as err:
+        st.error(f"Nothing was saved: {err}.")
+        st.stop()
+    except OSError as err:
+        st.error(f"Nothing was saved: the photo store could not be written ({err.strerror}). "
+                 "Check the disk and try again.")
+        st.stop()
+    bar = st.progress(0.0, text="Measuring the photos against the baseline…")
+    outcome = []
+    for k, photo in enumerate(session.photos):
+        bar.progress(k / len(session.photos), text=f"Measuring the {view_label(photo.view)} photo…")
+        try:
+            a = r.analyze(photo.id)
+            if a.status == "measured":
+                outcome.append(f"{view_label(photo.view)}: measured.")
+            else:
+                outcome.append(f"{view_label(photo.view)}: not measured — {a.message}.")
+        except Exception as err:  # noqa: BLE001 -- the visit is saved; say what could not be measured
+            outcome.append(f"{view_label(photo.view)}: could not be measured ({type(err).__name__}); "
+                           "run `python -m analyzer reanalyze` later.")
+    bar.empty()
+    st.session_state["saved_message"] = (f"Saved the session of {started:%d %b %Y %H:%M} with "
+                                         f"{len(session.photos)} photo(s). " + " ".join(outcome))
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.session_state["checked_photos"] = {}
+    st.rerun()
+
+if "saved_message" in st.session_state:
+    st.success(st.session_state.pop("saved_message"))
+    st.page_link("analyzer/dashboard/compare_page.py", label="Compare with the baseline",
+                 icon=":material/compare:")
+    st.page_link("analyzer/dashboard/progress_page.py", label="See the progress charts",
+                 icon=":material/monitoring:")

@@ -1,0 +1,146 @@
+"""The patient's PDF report: their first and latest photos, plain-language lines, three small charts.
+
+Pure: records and pixels in, PDF bytes out (A4, ReportLab). The dashboard
+gathers the inputs from the records; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+
+import numpy as np
+from PIL import Image
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+
+from analyzer.metrics import info
+from analyzer.records import PatientRecord, Timeline
+
+__all__ = ["CHART_KEYS", "patient_report"]
+
+CHART_KEYS = ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness")
+_RED, _GREY, _DARK, _LINE = HexColor("#c0392b"), HexColor("#b0b0b0"), HexColor("#2c3e50"), HexColor("#95a5a6")
+
+
+def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray, latest: np.ndarray | None,
+                   lines: list[str], *, version: str, today: dt.date | None = None) -> bytes:
+    """A one-page A4 PDF for the patient.
+
+    Parameters
+    ----------
+    patient : PatientRecord
+    timeline : Timeline
+        The view shown (usually the front), with cached analyses.
+    first, latest : (H, W, 3) uint8 ndarray
+        The baseline photo and the latest photo aligned onto it (None if there is none).
+    lines : list of str
+        Plain-language summary (:func:`analyzer.dashboard.charts.plain_summary`).
+    version : str
+        Algorithm version of the measurements (printed in the footer).
+    """
+    today = today or dt.date.today()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4, invariant=True)
+    c.setTitle(f"Skin progress report: {patient.name}")
+    c.setAuthor("skin-analyzer")
+    width, height = A4
+    x0, y = 18 * mm, height - 22 * mm
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(x0, y, "Your skin progress")
+    c.setFont("Helvetica", 10)
+    dates = [p.session.started_at for p in timeline.points]
+    period = f"{min(dates):%d %b %Y} to {max(dates):%d %b %Y}" if dates else "no visits yet"
+    c.drawString(x0, y - 6 * mm, f"{patient.name} · visits {period} · report of {today:%d %b %Y}")
+
+    y -= 12 * mm
+    photo_w = (width - 2 * x0 - 6 * mm) / 2
+    shown = [(first, "First visit")]
+    if latest is not None:
+        shown.append((latest, "Latest visit (aligned to the first)"))
+    photo_h = 0.0
+    for i, (image, caption) in enumerate(shown):
+        ratio = image.shape[0] / image.shape[1]
+        photo_h = max(photo_h, photo_w * ratio)
+        left = x0 + i * (photo_w + 6 * mm)
+        c.drawImage(_reader(image), left, y - photo_w * ratio, photo_w, photo_w * ratio)
+        c.setFont("Helvetica", 9)
+        c.drawString(x0 + i * (photo_w + 6 * mm), y - photo_w * ratio - 4 * mm, caption)
+    y -= photo_h + 12 * mm
+
+    c.setFont("Helvetica-Bold", 12)
+    c.drawString(x0, y, "What changed")
+    c.setFont("Helvetica", 11)
+    for line in lines:
+        y -= 6 * mm
+        c.drawString(x0 + 3 * mm, y, f"•  {line}")
+    y -= 10 * mm
+
+    chart_w = (width - 2 * x0 - 8 * mm) / 3
+    chart_h = 42 * mm
+    for i, key in enumerate(CHART_KEYS):
+        _chart(c, timeline, key, x0 + i * (chart_w + 4 * mm), y - chart_h, chart_w, chart_h)
+    y -= chart_h + 10 * mm
+
+    c.setFont("Helvetica", 8)
+    c.setFillColor(HexColor("#555555"))
+    for k, text in enumerate([
+        "Red points: a change from your first visit larger than repeat photos of unchanged skin show; "
+        "grey points: within that noise.",
+        f"Measured from your photos by skin-analyzer (algorithm {version}). A record of treatment "
+        "progress, not a diagnosis: ask your practitioner about anything here.",
+    ]):
+        c.drawString(x0, 14 * mm - k * 4 * mm, text)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _reader(image: np.ndarray, max_side: int = 900) -> ImageReader:
+    pil = Image.fromarray(image)
+    pil.thumbnail((max_side, max_side))
+    return ImageReader(pil)
+
+
+def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float, h: float) -> None:
+    """A small line chart of ``key`` over the visits in the box (x, y, w, h), points by significance."""
+    meta = info(key)
+    points = [(p.session.started_at, p.values.get(key), p) for p in timeline.points]
+    points = [(t, v, p) for t, v, p in points if v is not None and math.isfinite(v)]
+    c.setFont("Helvetica-Bold", 9)
+    c.setFillColor(_DARK)
+    c.drawString(x, y + h + 2 * mm, f"{meta.label} ({meta.unit})")
+    c.setStrokeColor(HexColor("#dddddd"))
+    c.rect(x, y, w, h, stroke=1, fill=0)
+    if len(points) < 1:
+        return
+    t0 = points[0][0].timestamp()
+    span = max(points[-1][0].timestamp() - t0, 1.0)
+    values = [v for _, v, _ in points]
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 10 ** -meta.decimals)
+    lo, hi = lo - pad, hi + pad
+
+    def at(t, v):
+        return (x + 4 * mm + (w - 8 * mm) * (t.timestamp() - t0) / span,
+                y + 3 * mm + (h - 6 * mm) * (v - lo) / (hi - lo))
+
+    c.setStrokeColor(_LINE)
+    path = c.beginPath()
+    for i, (t, v, _) in enumerate(points):
+        px, py = at(t, v)
+        path.moveTo(px, py) if i == 0 else path.lineTo(px, py)
+    c.drawPath(path, stroke=1, fill=0)
+    for t, v, p in points:
+        px, py = at(t, v)
+        colour = _DARK if p.photo_id == timeline.baseline_id else (_RED if p.significant.get(key) else _GREY)
+        c.setFillColor(colour)
+        c.circle(px, py, 1.6 * mm, stroke=0, fill=1)
+    c.setFillColor(_DARK)
+    c.setFont("Helvetica", 7)
+    c.drawString(x + 1 * mm, y + h - 3 * mm, f"{hi:.{meta.decimals}f}")
+    c.drawString(x + 1 * mm, y + 1 * mm, f"{lo:.{meta.decimals}f}")

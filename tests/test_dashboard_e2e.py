@@ -1,0 +1,202 @@
+"""End to end, in a real browser: the dashboard served by Streamlit, driven by headless Chromium.
+
+A practitioner adds a patient, records two sessions with photos, sees the
+comparison and the progress chart; the patient opens their link and sees their
+own progress and nothing of anyone else. Screenshots go to
+``tests/artifacts/e2e/`` (look at them).
+
+Needs Debian's ``chromium`` (``make test`` installs it: tools/test_services.sh).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analyzer.records import Records, Settings
+from analyzer.records.links import patient_token, secret_key
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "artifacts" / "e2e"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard on a free port, with empty records in a temporary data folder."""
+    data = tmp_path_factory.mktemp("clinic")
+    port = _free_port()
+    env = {**os.environ, "ANALYZER_DATA_DIR": str(data)}
+    env.pop("ANALYZER_DATABASE_URL", None)
+    log = (data / "streamlit.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("dashboard did not start:\n" + (data / "streamlit.log").read_text())
+            time.sleep(0.5)
+    yield url, data
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium not found: run `make test` (it installs Debian's chromium package)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def _page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    return page
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)
+
+
+def _shot(page, name: str, locator=None) -> None:
+    if locator is not None:
+        locator.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    _settle(page)
+
+
+def _set_date(page, label: str, day: dt.date) -> None:
+    """Type a date into Streamlit's date field, segment by segment (year, month, day)."""
+    for part, value in (("year", f"{day.year}"), ("month", f"{day.month:02d}"), ("day", f"{day.day:02d}")):
+        page.get_by_role("spinbutton", name=f"{part}, {label}").click()
+        page.keyboard.type(value)
+    page.keyboard.press("Tab")
+    _settle(page)
+
+
+def _record_session(page, day: dt.date, depth: str, photos: list[Path]) -> None:
+    _nav(page, "New session")
+    _set_date(page, "Date", day)
+    depth_box = page.get_by_label("Needle depth (mm)", exact=True).and_(page.get_by_role("spinbutton"))
+    depth_box.fill(depth)
+    depth_box.press("Enter")
+    _settle(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(p) for p in photos])
+    page.get_by_text("good photo").first.wait_for()
+    _settle(page)
+    page.get_by_role("button", name="Save session").click()
+    page.get_by_text("Saved the session of").wait_for(timeout=TIMEOUT_MS)
+    _settle(page)
+
+
+def test_practitioner_records_two_sessions_and_sees_the_change(server, browser):
+    url, data = server
+    page = _page(browser, url)
+    page.get_by_role("heading", name="Patients").wait_for()
+    _settle(page)
+    name = page.get_by_label("Name", exact=True)  # the form is open while there are no patients
+    name.wait_for(state="visible")
+    name.fill("Eileen Example")
+    page.get_by_label("or year of birth").fill("1981")
+    page.get_by_text("Consents to photography for treatment records").click()
+    page.get_by_role("button", name="Add patient").click()
+    page.get_by_text("Added Eileen Example").wait_for()
+    _settle(page)
+    _shot(page, "1-patient-added")
+
+    demo = ROOT / "sample_images"
+    _record_session(page, dt.date(2026, 3, 2), "1.0", [demo / "session1_front.jpg",
+                                                         demo / "session1_left-cheek.jpg"])
+    _shot(page, "2-first-session-saved")
+    _record_session(page, dt.date(2026, 6, 22), "1.5", [demo / "session5_front.jpg"])
+
+    _nav(page, "Compare")
+    page.get_by_text("registration score").wait_for()
+    _shot(page, "3-compare-slider")
+    caption = page.get_by_text(re.compile(r"registration score \d\.\d\d")).inner_text()
+    assert float(re.search(r"score (\d\.\d\d)", caption).group(1)) > 0.5
+    _shot(page, "4-compare-measured-change", page.get_by_text("Measured change"))
+
+    _nav(page, "Progress")
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 2  # the two visits
+    _shot(page, "5-progress-chart")
+    page.close()
+
+
+def test_a_patient_sees_only_their_own_progress(server, browser):
+    url, data = server
+    records = Records.open(Settings(data, f"sqlite:///{data / 'analyzer.sqlite3'}"))
+    other = records.create_patient(name="Someone Else Entirely", photo_consent=True)
+    records.add_session(other.id, started_at=dt.datetime(2026, 1, 5, 9, 0))
+    mine = next(p for p in records.find_patients("Eileen Example"))
+    token = patient_token(mine.id, secret_key(data))
+    records.close()
+
+    page = _page(browser, f"{url}/?patient={token}")
+    page.get_by_text("Your skin progress").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 3",
+                           timeout=TIMEOUT_MS)
+    page.get_by_role("img").first.wait_for()
+    _settle(page)
+    _shot(page, "6-patient-view")
+    body = page.inner_text("body")
+    assert "Someone Else" not in body and "Patients" not in body and "New session" not in body
+
+    # other pages by address: still only this patient's view
+    for path in ("/patients_page", "/compare_page", "/report_page"):
+        page.goto(f"{url}{path}?patient={token}")
+        page.get_by_text("Your skin progress").wait_for()
+        assert "Someone Else" not in page.inner_text("body")
+
+    # a forged link opens nothing
+    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
+    page.goto(f"{url}/?patient={forged}")
+    page.get_by_text("This link is not valid").wait_for()
+    assert "Eileen" not in page.inner_text("body")
+    page.close()
