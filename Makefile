@@ -27,7 +27,7 @@ run: demo
 	$(BIN)/python -m analyzer demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-# System packages the tests use (a PostgreSQL server), from apt when missing.
+# System packages the tests use (a PostgreSQL server, Chromium), from apt when missing.
 services:
 	tools/test_services.sh
 

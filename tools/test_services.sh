@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # What the test suite needs from the system, installed with apt when missing:
 #   postgresql  the server binaries; tests/pgserver.py starts a throwaway cluster from them.
+#   chromium, chromium-driver  the browser the end-to-end tests drive with Playwright.
 # Runs as root (CI) or with sudo; prints what to do otherwise.
 set -euo pipefail
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || command -v pg_ctl >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,0 +1,94 @@
+"""The patient's words, charts and PDF, from a timeline with known values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from analyzer.dashboard.charts import change_rows, metric_chart, plain_summary, recovery
+from analyzer.records import PatientRecord, SessionRecord, Timeline, TimelinePoint
+from analyzer.report import patient_report
+
+EI, SPOTS, ROUGH, UNEVEN = ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness",
+                            "pigmentation.tone_unevenness")
+T0 = dt.datetime(2026, 3, 2, 10, 0)
+
+
+def _session(i: int, when: dt.datetime, depth: float | None) -> SessionRecord:
+    treatment = "microneedling" if depth else "follow-up photos"
+    return SessionRecord(i, 1, when, treatment, "Pen", depth, (), (), "", None, None)
+
+
+def _point(i, when, depth, values, delta=None, significant=None) -> TimelinePoint:
+    return TimelinePoint(_session(i, when, depth), 100 + i, "measured", "", values, delta or {},
+                         significant or {}, "reference")
+
+
+@pytest.fixture
+def timeline() -> Timeline:
+    base = {EI: 12.5, SPOTS: 6.0, ROUGH: 50.0, UNEVEN: 1.0}
+    return Timeline(1, "front", 100, (
+        _point(0, T0, 1.0, base),
+        _point(1, T0 + dt.timedelta(hours=20), None, {**base, EI: 18.5}, {EI: 6.0, SPOTS: 0, ROUGH: 0.1},
+               {EI: True, SPOTS: False, ROUGH: False}),
+        _point(2, T0 + dt.timedelta(hours=68), None, {**base, EI: 14.0}, {EI: 1.5, SPOTS: 0, ROUGH: 0.0},
+               {EI: True, SPOTS: False, ROUGH: False}),
+        _point(3, T0 + dt.timedelta(days=84), 1.5, {**base, EI: 9.5, SPOTS: 4.0},
+               {EI: -3.0, SPOTS: -2.0, ROUGH: -0.2, UNEVEN: 0.0},
+               {EI: True, SPOTS: True, ROUGH: False, UNEVEN: False}),
+    ))
+
+
+def test_plain_summary_speaks_of_the_latest_visit_against_the_first(timeline):
+    assert plain_summary(timeline) == [
+        "Redness is 24% lower than at your first visit.",  # 3.0 / 12.5
+        "Brown spots: 2 fewer than at your first visit.",
+        "Uneven tone: no clear change yet.",
+        "Skin texture: no clear change yet.",
+    ]
+
+
+def test_a_single_visit_has_nothing_to_compare_yet(timeline):
+    only = Timeline(1, "front", 100, timeline.points[:1])
+    assert plain_summary(only) == [
+        "There is only your first visit so far: changes show from your next photos."]
+
+
+def test_change_rows_judge_each_step_against_noise(timeline):
+    rows = change_rows(timeline, EI)
+    assert [r["vs baseline"] for r in rows] == [None, 6.0, 1.5, -3.0]
+    assert [r["vs previous"] for r in rows] == [None, 6.0, -4.5, -4.5]
+    assert [r["beyond noise (previous)"] for r in rows] == [None, True, True, True]
+    spots = change_rows(timeline, SPOTS)
+    assert [r["beyond noise (previous)"] for r in spots][1:] == [False, False, True]  # MDC of spots is 1
+
+
+def test_recovery_fits_the_fading_after_the_last_treatment_with_follow_ups(timeline):
+    rec = recovery(timeline)
+    assert rec.hours == pytest.approx((20.0, 68.0)) and rec.excess == pytest.approx((6.0, 1.5))
+    tau = 48 / np.log(4)  # 6.0 -> 1.5 in 48 h
+    assert rec.fading.tau_hours == pytest.approx(tau, rel=1e-6)
+
+
+def test_chart_marks_baseline_significant_and_treatments(timeline):
+    fig = metric_chart(timeline, SPOTS)
+    markers = next(t for t in fig.data if t.mode == "markers" and t.name == "Brown spots")
+    assert list(markers.marker.symbol) == ["diamond", "circle", "circle", "circle"]
+    assert list(markers.marker.color)[1:] == ["#b0b0b0", "#b0b0b0", "#c0392b"]  # grey: within noise
+    treatments = next(t for t in fig.data if t.name == "treatment")
+    assert len(treatments.x) == 2 and "needle depth 1.5 mm" in treatments.hovertext[1]
+
+
+def test_report_is_a_one_page_pdf_with_the_patients_words(timeline):
+    patient = PatientRecord(1, "Ana Müller", None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((400, 300, 3), 180, np.uint8)
+    pdf = patient_report(patient, timeline, photo, photo, plain_summary(timeline), version="1.0",
+                         today=dt.date(2026, 6, 1))
+    assert pdf.startswith(b"%PDF-")
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Ana Müller" in text and "Redness is 24% lower" in text and "algorithm 1.0" in text
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
