@@ -98,8 +98,13 @@ def metric_chart(timeline: Timeline, key: str, *, height: int = 360) -> go.Figur
             hovertext=[f"{p.session.treatment} · needle depth {p.session.needle_depth_mm:g} mm"
                        + (f" · {p.session.device}" if p.session.device else "") for p in treated],
             hoverinfo="x+text", showlegend=False))
-        for p in treated:
-            fig.add_vline(x=p.session.started_at, line={"color": _TREATMENT, "width": 1, "dash": "dot"})
+        top = max(values) + 0.05 * ((max(values) - min(values)) or 1.0)
+        xs, ys = [], []
+        for p in treated:  # one trace of dotted verticals (add_vline per visit is quadratic in plotly)
+            xs += [p.session.started_at, p.session.started_at, None]
+            ys += [low, top, None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line={"color": _TREATMENT, "width": 1, "dash": "dot"}))
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       title={"text": f"{meta.label} ({meta.unit}) — {meta.direction}", "font": {"size": 15}},
                       plot_bgcolor="white", hovermode="closest")
