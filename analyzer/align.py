@@ -18,10 +18,15 @@ texture. The method, coarse to fine:
    doi:10.1109/TPAMI.2008.113) over a homography, coarse to fine; the best
    correlation wins. A sub-pixel finish matches a grid of patches at up to
    2048 px (translation ECC each) and fits the homography to them by RANSAC.
+   Where too few patches carry structure (smooth skin seen close up, whose
+   detail is tens of pixels wide), a full-frame ECC at 400 px finishes
+   instead, on both photos normalised in the fixed frame.
 4. **Gentle dense refinement.** What a homography cannot model (expression,
    small pose changes) is taken up by an optical-flow residual (DIS,
    Kroeger et al. 2016) smoothed over about a tenth of the image and capped at
-   a few pixels, so it can follow a face, never a spot that faded.
+   a few pixels, so it can follow a face, never a spot that faded. Smooth
+   photos get none unless they share fine detail (a flow there would follow
+   noise, or take a change of light on smooth shading for motion).
 5. **Refusal.** Too low a final correlation, too little overlap or an
    implausible transform gives ``ok=False`` with a reason: a wrong alignment
    shown as right is the worst outcome.
@@ -40,6 +45,7 @@ __all__ = ["Alignment", "align"]
 
 _WORK_SIDE = 1024  # px: longest side for global estimation
 _FINE_SIDE = 2048  # px: longest side for the finest refinement
+_SMOOTH_SIDE = 400  # px: longest side for the finish on smooth photos (structure tens of px wide)
 _MIN_SCORE = 0.25  # correlation below which photos are not the same skin (bench/registration.py)
 _CONFIDENT_COARSE = 0.8  # coarse correlation above which feature matching is skipped
 _MIN_OVERLAP = 0.3  # share of the baseline the moving photo must cover
@@ -184,9 +190,15 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
             h_work = np.linalg.inv(sl) @ h_l @ sl
     homography = np.linalg.inv(scale_out) @ h_work @ scale_in
 
-    # sub-pixel finish on patches at up to _FINE_SIDE resolution
-    homography = _refine_patches(moving_gray, fixed_gray, homography,
-                                 scale=min(1.0, _FINE_SIDE / max(fixed.shape[:2])))
+    # sub-pixel finish on patches at up to _FINE_SIDE resolution; where too few
+    # patches carry structure (smooth skin, sky), one full-frame pass at a coarse scale
+    fine = min(1.0, _FINE_SIDE / max(fixed.shape[:2]))
+    refined = _refine_patches(moving_gray, fixed_gray, homography, scale=fine)
+    smooth = refined is None
+    if smooth:
+        refined = _refine_smooth(moving_gray, fixed_gray, homography, fine=fine)
+    if refined is not None:
+        homography = refined
 
     # --- checks --------------------------------------------------------------------
     h_fw = scale_out @ homography @ np.linalg.inv(scale_in)
@@ -194,14 +206,38 @@ def align(moving: np.ndarray, fixed: np.ndarray, *, dense: bool = True) -> Align
     cover = cv2.warpPerspective(np.ones_like(m_work, np.uint8), h_fw, f_work.shape[::-1],
                                 flags=cv2.INTER_NEAREST).astype(bool)
     overlap = float(cover.mean())
+    if smooth and overlap > 0:
+        # Smooth photos: normalise the moving photo in the fixed frame, as the fixed one
+        # (see _refine_smooth); normalised in its own frame, its filters differ by the zoom,
+        # a mismatch the dense refinement would follow as if it were motion.
+        m_gray_work = _resize(moving_gray, s_mov).astype(np.float32)
+        h_fw = (_pixel_scale(fixed_gray.shape, f_work.shape) @ homography
+                @ np.linalg.inv(_pixel_scale(moving_gray.shape, m_gray_work.shape)))
+
+        def warp_work(residual: np.ndarray | None = None) -> np.ndarray:
+            if residual is None:
+                w = cv2.warpPerspective(m_gray_work, h_fw, f_work.shape[::-1], flags=cv2.INTER_LINEAR)
+            else:
+                w = _remap(m_gray_work, h_fw, residual)
+            return _normalized(_filled(w, cover), sigma=4.0)
+    else:
+        def warp_work(residual: np.ndarray | None = None) -> np.ndarray:
+            return warped_work if residual is None else _remap(m_work, h_fw, residual)
+
+    warped_work = warp_work()
     score = _correlation(warped_work, f_work, cover, blur=2.0)
 
     residual, step = None, 1.0
+    if dense and overlap > 0 and smooth:
+        # A flow follows detail: where the photos share too little of it (detail-band
+        # correlation under 0.5, i.e. less signal than noise), what it finds is noise, or
+        # a change of light on smooth shading taken for motion.
+        dense = _correlation(_detail(warped_work), _detail(f_work), cover, blur=0.0) > 0.5
     if dense and overlap > 0:
         residual_work = _dense_residual(warped_work, f_work, cover, cap=_MAX_RESIDUAL_PX * s_fix)
         if residual_work is not None:
             # refined only if it explains the photos better
-            warped_dense = _remap(m_work, h_fw, residual_work)
+            warped_dense = warp_work(residual_work)
             score_dense = _correlation(warped_dense, f_work, cover, blur=2.0)
             inner = cv2.erode(cover.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
             rms_px = float(np.sqrt(np.mean(residual_work[inner] ** 2))) / s_fix if inner.any() else 0.0
@@ -249,6 +285,26 @@ def _normalized(gray: np.ndarray, *, sigma: float) -> np.ndarray:
     spread = np.sqrt(_smooth(d * d, sigma * 4))
     floor = max(float(np.median(spread)) * 0.5, 1e-3)
     return d / np.maximum(spread, floor)
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    """The finest structure a flow follows: difference of Gaussians, sigma 1 and 4 px."""
+    return cv2.GaussianBlur(image, (0, 0), 1.0) - cv2.GaussianBlur(image, (0, 0), 4.0)
+
+
+def _filled(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """`image` with pixels outside `known` replaced by a smooth extension of the known ones.
+
+    So that a filter does not see a false edge where a warped photo ends, nor
+    the other photo's content (which would inflate its correlation with it).
+    """
+    k = known.astype(np.float32)
+    if k.all() or not k.any():
+        return image
+    den = _smooth(k, 16.0)
+    ext = _smooth(image * k, 16.0) / np.maximum(den, 1e-3)
+    ext = np.where(den > 1e-3, ext, float(image[known].mean()))
+    return np.where(known, image, ext).astype(np.float32)
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -365,14 +421,15 @@ def _ecc(moving: np.ndarray, fixed: np.ndarray, h_init: np.ndarray, *, iteration
 
 
 def _refine_patches(moving_gray: np.ndarray, fixed_gray: np.ndarray, h: np.ndarray, *,
-                    scale: float, grid: int = 6, size: int = 96) -> np.ndarray:
+                    scale: float, grid: int = 6, size: int = 96) -> np.ndarray | None:
     """Sub-pixel finish: translation ECC on a grid of patches, then a least-squares homography.
 
     Each patch of the fixed photo (at `scale`, `size` px square) is matched with
     the moving photo resampled through `h`; where the patch has texture, its
     residual shift gives one correspondence. With at least 8 of them, a robust
-    homography fit replaces `h`. Cheap where a full-image ECC at this
-    resolution is not: only the patches are resampled.
+    homography fit replaces `h`; with fewer, None (the photo is too smooth at
+    this scale). Cheap where a full-image ECC at this resolution is not: only
+    the patches are resampled.
     """
     rows, cols = fixed_gray.shape
     span = size / scale  # patch side in full-resolution pixels
@@ -412,11 +469,83 @@ def _refine_patches(moving_gray: np.ndarray, fixed_gray: np.ndarray, h: np.ndarr
             fixed_pts.append(to_full[:2, :2] @ centre + to_full[:2, 2])
             moving_pts.append(cv2.perspectiveTransform((centre + shift)[None, None], h_inv @ to_full)[0, 0])
     if len(fixed_pts) < 8:
-        return h
+        return None
     refined, inliers = cv2.findHomography(np.float64(moving_pts), np.float64(fixed_pts), cv2.RANSAC, 1.0)
     if refined is None or inliers.sum() < 8:
-        return h
+        return None
     return refined / refined[2, 2]
+
+
+def _refine_smooth(moving_gray: np.ndarray, fixed_gray: np.ndarray, h: np.ndarray, *,
+                   fine: float, side: int = _SMOOTH_SIDE, passes: int = 3) -> np.ndarray | None:
+    """Sub-pixel finish for smooth photos: full-frame ECC in the fixed frame at a coarse scale.
+
+    On skin with almost no fine detail (a close-up at high magnification) the
+    structure lies at scales of tens of pixels, where patches see only noise.
+    All of the frame is used instead, at `side` px, and the moving photo is
+    first resampled through `h` into the fixed frame, so that both photos are
+    filtered (local contrast normalisation) in the same frame: filtering each
+    in its own frame, as the coarse stages do, changes the filter's size with
+    the zoom between them, which biases the fit by a pixel or more on smooth
+    content. ECC then estimates a near-identity correction over the covered
+    area, minus a margin where the filters see the edge; a few passes re-warp
+    and re-estimate. Returns None if ECC fails or the correction is implausibly
+    large for a finish.
+    """
+    coarse = min(1.0, side / max(fixed_gray.shape))
+    if coarse >= fine:
+        return None
+    moving_f = _resize(moving_gray.astype(np.float32), fine)
+    fixed_f = _resize(fixed_gray.astype(np.float32), fine)
+    fixed_c = _resize(fixed_f, coarse / fine)
+    c_moving = _pixel_scale(moving_gray.shape, moving_f.shape)  # full px -> fine px
+    c_fixed = _pixel_scale(fixed_gray.shape, fixed_f.shape)
+    c_coarse = _pixel_scale(fixed_f.shape, fixed_c.shape)  # fine-fixed px -> coarse-fixed px
+    f_norm = _normalized(fixed_c, sigma=2.0)
+    size_f = fixed_f.shape[::-1]
+    rows, cols = fixed_c.shape
+    margin = 2 * 8 * 2 + 1  # two spreads of the normalisation window (sigma 8 px)
+    corners = np.float64([[[0, 0], [cols, 0], [cols, rows], [0, rows]]])
+    h_f = c_fixed @ h @ np.linalg.inv(c_moving)  # fine-moving px -> fine-fixed px
+    total = np.eye(3)  # accumulated correction, coarse-fixed px
+    for _ in range(passes):
+        warped = cv2.warpPerspective(moving_f, h_f, size_f, flags=cv2.INTER_LINEAR)
+        cover = cv2.warpPerspective(np.ones_like(moving_f), h_f, size_f, flags=cv2.INTER_NEAREST)
+        warped = _resize(warped, coarse / fine)
+        cover = _resize(cover, coarse / fine) > 0.999
+        # no false edges where the moving photo ends; the margin left out of the fit keeps
+        # the filled-in fixed photo's influence small (a smooth extension measured the same)
+        warped = np.where(cover, warped, fixed_c)
+        mask = cv2.erode(cover.astype(np.uint8), np.ones((margin, margin), np.uint8))
+        if mask.mean() < _MIN_OVERLAP / 2:
+            return None
+        warp = np.eye(3, dtype=np.float32)
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 1e-6)
+        try:
+            _, warp = cv2.findTransformECC(f_norm, _normalized(warped, sigma=2.0), warp,
+                                           cv2.MOTION_HOMOGRAPHY, criteria, mask, 1)
+        except cv2.error:
+            return None
+        step = np.linalg.inv(warp.astype(np.float64))  # warped (coarse) px -> corrected fixed px
+        step /= step[2, 2]
+        total = step @ total
+        moved = cv2.perspectiveTransform(corners, total)[0] - corners[0]
+        if np.abs(moved).max() > 4.0:  # coarse px: a finish, not a new alignment
+            return None
+        h_f = np.linalg.inv(c_coarse) @ step @ c_coarse @ h_f
+        if np.abs(cv2.perspectiveTransform(corners, step)[0] - corners[0]).max() < 0.01:
+            break
+    refined = np.linalg.inv(c_fixed) @ h_f @ c_moving
+    return refined / refined[2, 2]
+
+
+def _pixel_scale(shape, resized_shape) -> np.ndarray:
+    """3x3: pixel (x, y) of an image of `shape` -> pixel of its copy of `resized_shape`.
+
+    Pixel centres at integers, areas aligned (as ``cv2.resize`` maps them).
+    """
+    sy, sx = resized_shape[0] / shape[0], resized_shape[1] / shape[1]
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
 
 
 def _patch_normalized(patch: np.ndarray) -> np.ndarray | None:
@@ -443,8 +572,10 @@ def _correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray, *, blur: float)
     m = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if m.sum() < 100:
         return 0.0
-    a = cv2.GaussianBlur(a, (0, 0), blur)[m]
-    b = cv2.GaussianBlur(b, (0, 0), blur)[m]
+    if blur > 0:
+        a = cv2.GaussianBlur(a, (0, 0), blur)
+        b = cv2.GaussianBlur(b, (0, 0), blur)
+    a, b = a[m], b[m]
     a = a - a.mean()
     b = b - b.mean()
     denom = float(np.sqrt((a * a).sum() * (b * b).sum()))

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from phantoms.pairs import make_pair, mean_tre
 from skimage import data as skimage_data
 
 from analyzer import Alignment, align, load_image
@@ -150,3 +151,19 @@ def test_a_different_camera_resolution_is_aligned_just_as_well(name, factor):
     pts = _grid(moving.shape)
     truth = _true_to_fixed(name, cv2.perspectiveTransform(pts[None], to_original)[0])
     assert np.linalg.norm(result.to_fixed(pts) - truth, axis=1).mean() < 0.3
+
+
+@pytest.mark.parametrize("index", [4, 5])  # the astronaut's cheek and forehead, 28 px enlarged ~43x
+def test_nearly_featureless_close_ups_are_aligned_to_a_fraction_of_a_pixel(index):
+    """Smooth skin with no fine detail: the finish works where the structure is, at a coarse scale.
+
+    Mean error measured 0.14 and 0.21 px at 1200x900 (1.0 and 1.7 px with the patch
+    finish alone, which finds no usable patch here); 40 such pairs at 1600x1200 in
+    bench/registration.py all align under 0.8 px.
+    """
+    pair = make_pair("lowtexture", index, size=(1200, 900))
+    assert pair.source in ("astronaut-cheek", "astronaut-forehead")
+    result = align(pair.moving, pair.fixed)
+    assert result.ok, result.reason
+    assert result.residual is None  # no detail for a flow to follow: nothing bent
+    assert mean_tre(pair, result.to_fixed) < 0.5
