@@ -121,6 +121,25 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     records.close()
 
 
+def test_a_phone_heic_photo_is_accepted(data):
+    import io
+
+    import cv2
+    import pillow_heif
+    from PIL import Image
+
+    from analyzer import load_image
+
+    image = cv2.resize(load_image(DEMO / "session5_front.jpg"), None, fx=0.5, fy=0.5)
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "HEIF", quality=85)
+    at = _app("session_page.py")
+    at.file_uploader[0].set_value(("IMG_4032 front.HEIC", buf.getvalue(), "image/heic")).run()
+    assert not at.exception and not at.error
+    assert any("Front: good photo (1200 × 1300)" in s.value for s in at.success)
+
+
 def test_progress_page_charts_a_measure_per_zone(data):
     at = _app("progress_page.py")
     charts = at.get("plotly_chart")
@@ -193,6 +212,25 @@ def test_patient_link_shows_that_patient_only(data):
     forged.query_params["patient"] = f"{demo.id}.{'0' * 32}"
     forged.run()
     assert any("not valid" in e.value for e in forged.error) and not forged.title
+
+
+def test_an_unreachable_database_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANALYZER_DATABASE_URL", f"postgresql+psycopg://nobody@/x?host={tmp_path}/nowhere")
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "clinic records cannot be opened" in at.error[0].value
+
+
+def test_a_missing_stored_image_is_explained(data):
+    records = Records.open(_settings(data))
+    (demo,) = records.find_patients("Demo Patient")
+    baseline = records.baseline(demo.id, "front")
+    records.store.delete(baseline.sha256)
+    records.close()
+    at = _app("compare_page.py")
+    assert any("stored image is missing" in e.value for e in at.error)
 
 
 def _free_port() -> int:
