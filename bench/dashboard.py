@@ -64,7 +64,7 @@ def _build(folder: Path) -> tuple[int, int]:
 
 _REFERENCE = """import streamlit as st
 st.title("Reference")
-st.dataframe([{"a": 1, "b": 2}])
+st.table([{"a": 1, "b": 2}])
 """
 
 
@@ -132,9 +132,9 @@ def main(argv=None) -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
                 context = browser.new_context()
-                first_ms = _load_ms(context, url + "/", "[data-testid='stDataFrame']")
+                first_ms = _load_ms(context, url + "/", "[data-testid='stTable']")
                 context.close()
-                table = "[data-testid='stDataFrame']"
+                table = "[data-testid='stTable']"
                 cases = [
                     ("reference: a Streamlit page with a title and a table", ref_url + "/", table),
                     ("first page (Patients), demo patient", url + "/", table),

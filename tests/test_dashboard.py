@@ -72,7 +72,7 @@ def _table(at: AppTest, column: str):
 def test_patients_page_lists_the_demo_patient_marked_as_demo(data):
     at = _app()
     assert [t.value for t in at.title] == ["Patients"]
-    table = at.dataframe(key="patient_table").value
+    table = at.table[0].value
     assert list(table["Name"]) == ["Demo Patient"] and list(table["Visits"]) == [7]
     assert any("DEMO" in c.value for c in at.sidebar.caption)
     assert not at.error
@@ -80,15 +80,29 @@ def test_patients_page_lists_the_demo_patient_marked_as_demo(data):
 
 def test_a_patient_is_added_and_bad_details_are_explained(data):
     at = _app()
-    at.text_input[1].set_value("Zoë Second")  # inside "Add a patient"; [0] is the search box
+    at.toggle(key="show_add").set_value(True).run()
+    at.text_input[1].set_value("Zoë Second")  # in the form; [0] is the search box
     at.checkbox[0].check()
     at.button[0].click().run()  # the form's submit button
     assert not at.exception
     assert any("Added Zoë Second" in s.value for s in at.success)
-    assert "Zoë Second" in list(at.dataframe(key="patient_table").value["Name"])
+    assert "Zoë Second" in list(at.table[0].value["Name"])
+    assert at.sidebar.selectbox(key="patient_id").value != 1  # the new patient is now the chosen one
+    at.toggle(key="show_add").set_value(True).run()
     at.text_input[1].set_value("   ")
     at.button[0].click().run()
     assert any("needs a name" in e.value for e in at.error)
+
+
+def test_a_patient_is_edited_and_their_link_shown(data):
+    at = _app()
+    at.toggle(key="show_edit").set_value(True).run()
+    at.text_area[0].set_value("keloid tendency")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Contraindications: keloid tendency" in w.value for w in at.warning)
+    at.toggle(key="show_link").set_value(True).run()
+    assert at.code[0].value.startswith("?patient=1.")
 
 
 def test_search_that_finds_nobody_says_so(data):

@@ -17,16 +17,23 @@ r = records()
 
 query = st.text_input("Search by name", key="patient_search", placeholder="Part of a name, any case")
 found = r.find_patients(query)
+_SHOWN = 50  # a plain table draws at once; the search narrows longer lists
+
+
+def _open_chosen() -> None:
+    # a callback runs before the page, so the sidebar's patient (key "patient_id") may still be set
+    st.session_state["patient_id"] = st.session_state.pop("open_patient")
+
+
 if found:
-    st.dataframe(
-        [{"Name": p.name, "Born": p.birth_year, "Visits": p.sessions,
-          "Last visit": p.last_visit.strftime("%Y-%m-%d") if p.last_visit else ""} for p in found],
-        hide_index=True, width="stretch", key="patient_table", on_select="rerun", selection_mode="single-row")
-    rows = st.session_state.get("patient_table", {}).get("selection", {}).get("rows", [])
-    if rows and rows[0] < len(found) and st.session_state.get("opened_row") != (query, rows[0]):
-        st.session_state["opened_row"] = (query, rows[0])
-        st.session_state["patient_id"] = found[rows[0]].id  # shown in the sidebar and on every page
-        st.rerun()
+    st.table([{"Name": p.name, "Born": p.birth_year or "", "Visits": p.sessions,
+               "Last visit": p.last_visit.strftime("%Y-%m-%d") if p.last_visit else ""}
+              for p in found[:_SHOWN]], hide_index=True)
+    if len(found) > _SHOWN:
+        st.caption(f"{len(found) - _SHOWN} more: type part of the name to narrow the list.")
+    names = {p.id: p.name + (f" ({p.birth_year})" if p.birth_year else "") for p in found}
+    st.selectbox("Open a patient", list(names), index=None, format_func=names.get, key="open_patient",
+                 placeholder="Choose from the list", on_change=_open_chosen)
 elif query:
     st.info(f"No patient's name contains “{query}”.")
 
@@ -54,17 +61,23 @@ def _patient_form(key: str, patient: PatientRecord | None) -> dict | None:
             "fitzpatrick": skin, "contraindications": contra, "photo_consent": consent}
 
 
-with st.expander("Add a patient", expanded=not found and not query):
+# Panels open on demand (a toggle, not an expander): a closed expander's form is still drawn,
+# and drawing is most of this page's load time in the browser (bench/dashboard.py).
+fields = None
+if "show_add" not in st.session_state or st.session_state.pop("close_add", False):
+    st.session_state["show_add"] = not found and not query  # open while there is nobody to list
+if st.toggle("Add a patient", key="show_add"):
     fields = _patient_form("new_patient", None)
-    if fields is not None:
-        try:
-            patient = r.create_patient(**fields)
-        except RecordError as err:
-            st.error(f"Not added: {err}.")
-        else:
-            st.session_state["patient_id"] = patient.id
-            st.session_state["added_patient"] = patient.name
-            st.rerun()
+if fields is not None:
+    try:
+        patient = r.create_patient(**fields)
+    except RecordError as err:
+        st.error(f"Not added: {err}.")
+    else:
+        st.session_state["patient_id"] = patient.id
+        st.session_state["added_patient"] = patient.name
+        st.session_state["close_add"] = True
+        st.rerun()
 
 if "added_patient" in st.session_state:
     st.success(f"Added {st.session_state.pop('added_patient')}.")
@@ -81,14 +94,17 @@ if patient is not None:
         st.warning(f"Contraindications: {patient.contraindications}")
     st.page_link("analyzer/dashboard/session_page.py", label="Record a session",
                  icon=":material/add_a_photo:")
-    with st.expander("Patient's own view (link)"):
+    c1, c2 = st.columns(2)
+    show_link = c1.toggle("Patient's own view (link)", key="show_link")
+    show_edit = c2.toggle("Edit details", key="show_edit")
+    if show_link:
         token = patient_token(patient.id, secret_key(r.data_dir))
         st.markdown(f"Give {patient.name} this link: it shows their own progress and nothing else.")
         st.code(f"?patient={token}", language=None)
         st.link_button("Open the patient's view", f"/?patient={token}")
         st.caption("Add it to this dashboard's address. Deleting the data folder's secret_key revokes "
                    "every link.")
-    with st.expander("Edit details"):
+    if show_edit:
         fields = _patient_form(f"edit_{patient.id}", patient)
         if fields is not None:
             try:
