@@ -83,3 +83,15 @@ def reveal(before: np.ndarray, after: np.ndarray, split_pct: int) -> np.ndarray:
     if 0 < x < w:
         composite[:, max(0, x - 2):x + 2] = 255
     return composite
+
+
+def patient_with_photos() -> tuple[PatientRecord, list[str]]:
+    """The chosen patient and the views they have photos of; stops the page, with a hint, if none."""
+    patient = chosen_patient()
+    if patient is None:
+        st.stop()
+    views = records().views(patient.id)
+    if not views:
+        st.info(f"No photos of {patient.name} yet: add them on the **New session** page.")
+        st.stop()
+    return patient, views

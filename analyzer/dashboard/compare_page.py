@@ -6,19 +6,21 @@ import numpy as np
 import streamlit as st
 
 from analyzer.change_maps import FAMILIES
-from analyzer.dashboard.common import chosen_patient, fmt, preview, records, reveal, session_label, view_label
+from analyzer.dashboard.common import (
+    fmt,
+    patient_with_photos,
+    preview,
+    records,
+    reveal,
+    session_label,
+    view_label,
+)
 from analyzer.metrics import METRICS
 from analyzer.metrics.repeatability import minimal_detectable_change
 
 st.title("Compare")
-patient = chosen_patient()
-if patient is None:
-    st.stop()
+patient, views = patient_with_photos()
 r = records()
-views = r.views(patient.id)
-if not views:
-    st.info(f"No photos of {patient.name} yet: add them on the **New session** page.")
-    st.stop()
 
 view = st.selectbox("View", views, format_func=view_label, key="compare_view")
 sessions = [s for s in r.sessions(patient.id) if s.photo(view) is not None]

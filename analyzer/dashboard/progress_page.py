@@ -5,19 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzer.dashboard.charts import change_rows, metric_chart, recovery, recovery_chart
-from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.dashboard.common import patient_with_photos, records, view_label
 from analyzer.metrics import METRICS
 from analyzer.skin import ZONES
 
 st.title("Progress")
-patient = chosen_patient()
-if patient is None:
-    st.stop()
+patient, views = patient_with_photos()
 r = records()
-views = r.views(patient.id)
-if not views:
-    st.info(f"No photos of {patient.name} yet: add them on the **New session** page.")
-    st.stop()
 
 c1, c2, c3 = st.columns(3)
 view = c1.selectbox("View", views, format_func=view_label, key="progress_view")
