@@ -91,19 +91,23 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     for k, text in enumerate([
         "Red points: a change from your first visit larger than repeat photos of unchanged skin show; "
         "grey points: within that noise.",
-        f"Measured from your photos by skin-analyzer (algorithm {version}). A record of treatment "
-        "progress, not a diagnosis: ask your practitioner about anything here.",
+        f"Measured from your photos by skin-analyzer (algorithm {version}).",
+        "A record of treatment progress, not a diagnosis: ask your practitioner about anything here.",
     ]):
-        c.drawString(x0, 14 * mm - k * 4 * mm, text)
+        c.drawString(x0, 18 * mm - k * 4 * mm, text)
     c.showPage()
     c.save()
     return buf.getvalue()
 
 
 def _reader(image: np.ndarray, max_side: int = 900) -> ImageReader:
+    """The photo as JPEG (embedded as is: a few hundred kB instead of MBs of raw pixels)."""
     pil = Image.fromarray(image)
     pil.thumbnail((max_side, max_side))
-    return ImageReader(pil)
+    buf = io.BytesIO()
+    pil.save(buf, "JPEG", quality=88)
+    buf.seek(0)
+    return ImageReader(buf)
 
 
 def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float, h: float) -> None:
