@@ -292,9 +292,7 @@ class Records:
 
     def _baseline_photo(self, patient_id: int, view: str) -> PhotoRecord | None:
         with self._read() as s:
-            row = s.scalars(select(Photo).join(Session)
-                            .where(Session.patient_id == patient_id, Photo.view == view)
-                            .order_by(Session.started_at, Session.id).limit(1)).first()
+            row = _first_of_view(s, patient_id, view)
             return None if row is None else _photo(row)
 
     def _prepare_all(self, patient: PatientRecord, photos) -> list[PreparedPhoto]:
@@ -338,23 +336,24 @@ class Records:
 
     def analysis(self, photo_id: int) -> AnalysisRecord | None:
         """The cached analysis of a photo against its current baseline, or None if not computed yet."""
-        key = self._analysis_key(photo_id)
-        with self._read() as s:
-            row = s.scalars(select(Analysis).where(
-                Analysis.photo_id == photo_id, Analysis.baseline_id == key[1],
-                Analysis.algorithm_version == _analysis.version())).first()
-            return None if row is None else _analysis_record(row)
+        return self._cached(*self._with_baseline(photo_id))
 
     def analyze(self, photo_id: int) -> AnalysisRecord:
         """The photo's analysis against its baseline: from the cache, or computed and saved now."""
-        cached = self.analysis(photo_id)
+        photo, baseline = self._with_baseline(photo_id)
+        cached = self._cached(photo, baseline)
         if cached is not None:
             return cached
-        photo, baseline = self._analysis_key(photo_id)
-        photo_sha, base_sha = self._shas(photo, baseline)
-        outcome = _analysis.run(self.store.get(photo_sha),
-                                None if photo == baseline else self.store.get(base_sha))
-        return self.save_analysis(photo, baseline, outcome)
+        outcome = _analysis.run(self.store.get(photo.sha256),
+                                None if photo.id == baseline.id else self.store.get(baseline.sha256))
+        return self.save_analysis(photo.id, baseline.id, outcome)
+
+    def _cached(self, photo: PhotoRecord, baseline: PhotoRecord) -> AnalysisRecord | None:
+        with self._read() as s:
+            row = s.scalars(select(Analysis).where(
+                Analysis.photo_id == photo.id, Analysis.baseline_id == baseline.id,
+                Analysis.algorithm_version == _analysis.version())).first()
+            return None if row is None else _analysis_record(row)
 
     def pending_analyses(self, *, all_versions: bool = False) -> list[tuple[int, int, str, str | None]]:
         """Photos with no analysis against their current baseline at this algorithm version.
@@ -417,18 +416,11 @@ class Records:
             self._remove_unreferenced(replaced - set(keys.values()))
             return _analysis_record(row)
 
-    def _analysis_key(self, photo_id: int) -> tuple[int, int]:
-        photo = self.photo(photo_id)
+    def _with_baseline(self, photo_id: int) -> tuple[PhotoRecord, PhotoRecord]:
+        """The photo and its current baseline (the same record when it is its own), in one read."""
         with self._read() as s:
-            patient_id = s.scalar(select(Session.patient_id).where(Session.id == photo.session_id))
-        base = self._baseline_photo(patient_id, photo.view)
-        return photo_id, base.id
-
-    def _shas(self, *photo_ids: int) -> list[str]:
-        with self._read() as s:
-            rows = s.execute(select(Photo.id, Photo.sha256).where(Photo.id.in_(photo_ids)))
-            found = {i: sha for i, sha in rows}
-        return [found[i] for i in photo_ids]
+            photo = _get(s, Photo, photo_id)
+            return _photo(photo), _photo(_first_of_view(s, photo.session.patient_id, photo.view))
 
     # --- the timeline ----------------------------------------------------------
 
@@ -591,6 +583,13 @@ def _get(s: DbSession, model, row_id: int):
     if row is None:
         raise NotFound(f"no {model.__name__.lower()} {row_id}")
     return row
+
+
+def _first_of_view(s: DbSession, patient_id: int, view: str) -> Photo | None:
+    """The patient's baseline photo of ``view``: from their earliest visit that has one."""
+    return s.scalars(select(Photo).join(Session)
+                     .where(Session.patient_id == patient_id, Photo.view == view)
+                     .order_by(Session.started_at, Session.id).limit(1)).first()
 
 
 def _patient(p: Patient) -> PatientRecord:
