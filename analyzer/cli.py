@@ -15,6 +15,7 @@ some photos could not be analysed (listed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -150,21 +151,32 @@ def _metric_table(comparison) -> dict:
                   "significant": comparison.significant[key]} for key in before}
 
 
-def _reanalyze(args: argparse.Namespace) -> dict:
+@contextlib.contextmanager
+def _records():
+    """The records from the settings (the database stack is imported only when asked for)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analyzer.records import Records, reanalyze  # the database stack only when asked for
+    from analyzer.records import RecordError, Records
 
-    if args.workers is not None and args.workers < 1:
-        raise CommandError(f"--workers must be at least 1, not {args.workers}")
     try:
         records = Records.open()
     except SQLAlchemyError as err:
         raise CommandError(f"cannot open the records database: {getattr(err, 'orig', None) or err}") from None
     try:
-        summary = reanalyze(records, workers=args.workers, everything=args.all, progress=not args.json)
+        yield records
+    except RecordError as err:
+        raise CommandError(str(err)) from None
     finally:
         records.close()
+
+
+def _reanalyze(args: argparse.Namespace) -> dict:
+    from analyzer.records import reanalyze
+
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, not {args.workers}")
+    with _records() as records:
+        summary = reanalyze(records, workers=args.workers, everything=args.all, progress=not args.json)
     result = summary.to_dict()
     if summary.failures:
         args.exit_status = 1
@@ -174,18 +186,15 @@ def _reanalyze(args: argparse.Namespace) -> dict:
 def _demo(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
-    from analyzer.records import Records, reanalyze
+    from analyzer.records import reanalyze
     from analyzer.records.demo import import_demo
 
     folder = Path(args.folder) if args.folder else Path(__file__).resolve().parents[1] / "sample_images"
     if not (folder / "manifest.json").is_file():
         raise CommandError(f"no demo in {folder}: build it with `python sample_images/make_demo.py`")
-    records = Records.open()
-    try:
+    with _records() as records:
         patient = import_demo(records, folder)
         summary = reanalyze(records, progress=not args.json)
-    finally:
-        records.close()
     return {"patient_id": patient.id, "name": patient.name, **summary.to_dict()}
 
 

@@ -259,3 +259,31 @@ def test_a_photo_without_skin_exits_2(capsys, tmp_path):
     Image.fromarray(np.full((600, 800, 3), (60, 90, 200), np.uint8)).save(wall)
     assert main(["analyze", str(wall)]) == 2
     assert "too little skin" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [["reanalyze"], ["demo"]])
+def test_records_commands_explain_an_unreachable_database(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANALYZER_DATABASE_URL", f"postgresql+psycopg://nobody@/x?host={tmp_path}/nowhere")
+    assert main(command) == 2
+    assert "cannot open the records database" in capsys.readouterr().err
+
+
+def test_demo_with_a_damaged_photo_says_which_and_saves_nothing(tmp_path, monkeypatch, capsys):
+    demo = Path(__file__).resolve().parents[1] / "sample_images"
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for f in demo.iterdir():
+        if f.suffix in (".json", ".jpg"):
+            (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "session3_front.jpg").write_bytes(b"not a photo")
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ANALYZER_DATABASE_URL", raising=False)
+    assert main(["demo", "--folder", str(folder)]) == 2
+    assert "session3_front.jpg" in capsys.readouterr().err
+    from analyzer.records import Records
+
+    records = Records.open()
+    assert records.find_patients() == []  # checked before anything was added
+    assert list(records.store.keys()) == []
+    records.close()

@@ -6,7 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from analyzer.records.repository import Records
+from analyzer.images import InvalidImage, load_photo
+from analyzer.records.repository import RecordError, Records
 from analyzer.records.views import PatientRecord, PhotoUpload
 
 __all__ = ["DEMO_NAME", "import_demo"]
@@ -19,13 +20,21 @@ _TREATMENT = {"treatment": None, "follow-up": "follow-up photos", "review": "rev
 def import_demo(records: Records, folder: Path) -> PatientRecord:
     """Add the demo course in ``folder`` (``manifest.json`` and photos) once; returns the demo patient.
 
-    Idempotent: if a patient named :data:`DEMO_NAME` exists, nothing is added.
+    Idempotent: if a patient named :data:`DEMO_NAME` exists, nothing is added. Every
+    photo is read first: an unreadable one raises :class:`RecordError` naming it, and
+    nothing is added.
     Close-up views ``left-cheek`` become ``close-up: left cheek``.
     """
     found = [p for p in records.find_patients(DEMO_NAME) if p.name == DEMO_NAME]
     if found:
         return records.patient(found[0].id)
     manifest = json.loads((folder / "manifest.json").read_text())
+    for visit in manifest["sessions"]:  # every photo readable before anything is added
+        for name in visit["photos"].values():
+            try:
+                load_photo(folder / name)
+            except InvalidImage as err:
+                raise RecordError(f"{name}: {err}") from None
     info = manifest["patient"]
     first = dt.datetime.fromisoformat(manifest["sessions"][0]["date"]).date()
     patient = records.create_patient(
