@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -34,6 +31,9 @@ from analyzer.records import analysis as analysis_module
 from analyzer.records.demo import import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from served import served  # noqa: E402 -- the tests' way to serve the dashboard
+
 DEMO = ROOT / "sample_images"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -66,25 +66,6 @@ _REFERENCE = """import streamlit as st
 st.title("Reference")
 st.table([{"a": 1, "b": 2}])
 """
-
-
-def _serve(folder: Path, script: Path = ROOT / "app.py") -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ANALYZER_DATA_DIR": str(folder)}
-    env.pop("ANALYZER_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the dashboard did not start")
 
 
 def _load_ms(context, url: str, ready: str) -> float:
@@ -126,28 +107,21 @@ def main(argv=None) -> int:
         print(f"  built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         reference = folder / "reference.py"
         reference.write_text(_REFERENCE)
-        servers = [_serve(folder), _serve(folder, reference)]
-        try:
-            (_, url), (_, ref_url) = servers
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-                context = browser.new_context()
-                first_ms = _load_ms(context, url + "/", "[data-testid='stTable']")
-                context.close()
-                table = "[data-testid='stTable']"
-                cases = [
-                    ("reference: a Streamlit page with a title and a table", ref_url + "/", table),
-                    ("first page (Patients), demo patient", url + "/", table),
-                    ("Progress, demo patient (7 visits)", url + "/progress_page", ".js-plotly-plot"),
-                    ("Compare, demo patient", url + "/compare_page", "[data-testid='stImage'] img"),
-                ]
-                results = [(label, *_times(browser, page_url, ready, args.repeats))
-                           for label, page_url, ready in cases]
-                browser.close()
-        finally:
-            for proc, _ in servers:
-                proc.terminate()
-                proc.wait(timeout=30)
+        with served(folder) as url, served(folder, reference) as ref_url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            context = browser.new_context()
+            first_ms = _load_ms(context, url + "/", "[data-testid='stTable']")
+            context.close()
+            table = "[data-testid='stTable']"
+            cases = [
+                ("reference: a Streamlit page with a title and a table", ref_url + "/", table),
+                ("first page (Patients), demo patient", url + "/", table),
+                ("Progress, demo patient (7 visits)", url + "/progress_page", ".js-plotly-plot"),
+                ("Compare, demo patient", url + "/compare_page", "[data-testid='stImage'] img"),
+            ]
+            results = [(label, *_times(browser, page_url, ready, args.repeats))
+                       for label, page_url, ready in cases]
+            browser.close()
         # the 50-visit patient: the pages' own work, timed in-process (AppTest), as a browser cannot
         # pick a patient before the page loads without a click that would be timed too
         from streamlit.testing.v1 import AppTest

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from served import served
 from streamlit.testing.v1 import AppTest
 
 from analyzer.records import PhotoUpload, Records, Settings, reanalyze
@@ -247,35 +244,9 @@ def test_a_missing_stored_image_is_explained(data):
     assert any("stored image is missing" in e.value for e in at.error)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_streamlit_serves_the_dashboard(data):
     """What `make run` starts: the server comes up and answers on its port."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]
-    log = (data / "streamlit.log").open("wb")
-    server = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("dashboard did not start:\n" + (data / "streamlit.log").read_text())
-                time.sleep(0.5)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            assert r.status == 200
-            assert b"<title>" in r.read()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+    with served(data) as url, urllib.request.urlopen(f"{url}/", timeout=5) as r:
+        assert r.status == 200
+        assert b"<title>" in r.read()

@@ -11,17 +11,12 @@ Needs Debian's ``chromium`` (``make test`` installs it: tools/test_services.sh).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from served import served
 
 from analyzer.records import Records, Settings
 from analyzer.records.links import patient_token, secret_key
@@ -36,37 +31,12 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 TIMEOUT_MS = 120_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The dashboard on a free port, with empty records in a temporary data folder."""
     data = tmp_path_factory.mktemp("clinic")
-    port = _free_port()
-    env = {**os.environ, "ANALYZER_DATA_DIR": str(data)}
-    env.pop("ANALYZER_DATABASE_URL", None)
-    log = (data / "streamlit.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("dashboard did not start:\n" + (data / "streamlit.log").read_text())
-            time.sleep(0.5)
-    yield url, data
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with served(data) as url:
+        yield url, data
 
 
 @pytest.fixture(scope="module")
