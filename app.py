@@ -1,51 +1,89 @@
-"""Streamlit entry point: navigation, and who is looking (the clinic, or one patient through their link).
+"""Streamlit entry point: who is signed in, and the pages they may open. Pages live in analyzer/dashboard/.
 
-Pages live in analyzer/dashboard/.
+Nobody reaches a page before signing in; a patient reaches only their own
+progress and their account; the team and the audit log are the admin's. The
+records check the same rules again on every call (analyzer.records.access), so
+a page reached some other way still shows nothing that is not the user's.
 """
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analyzer.dashboard.common import records
-from analyzer.records import MissingBlob
-from analyzer.records.links import patient_from_token, secret_key
+from analyzer.records import Forbidden, MissingBlob, SettingsError, SignInRefused
 
 st.set_page_config(page_title="Skin progress", page_icon=":material/face:", layout="wide")
 
 try:
     records()
-except (SQLAlchemyError, OSError) as err:
+except (SQLAlchemyError, OSError, SettingsError) as err:
     st.error(f"The clinic records cannot be opened: {getattr(err, 'orig', None) or err}. Check "
-             "ANALYZER_DATA_DIR / ANALYZER_DATABASE_URL and that the database server is running.")
+             "ANALYZER_DATA_DIR / ANALYZER_DATABASE_URL / ANALYZER_CONFIG and that the database server "
+             "is running.")
     st.stop()
 
-token = st.query_params.get("patient")
-if token is not None and "viewer_patient" not in st.session_state:
-    patient_id = patient_from_token(token, secret_key(records().data_dir))
-    if patient_id is None:
-        st.error("This link is not valid. Ask your clinic for your progress link again.")
-        st.stop()
-    st.session_state["viewer_patient"] = patient_id  # this browser session now sees this patient only
 
-if "viewer_patient" in st.session_state:
-    navigation = st.navigation([st.Page("analyzer/dashboard/patient_page.py", title="My progress",
-                                        icon=":material/monitoring:")], position="hidden")
+def _sign_out(reason: str | None = None) -> None:
+    actor = st.session_state.get("actor")
+    if actor is not None and reason is None:
+        records().sign_out(actor)
+    st.session_state.clear()  # nothing of this user stays in the browser session
+    if reason:
+        st.session_state["signed_out_reason"] = reason
+
+
+actor = st.session_state.get("actor")
+if actor is not None:
+    try:
+        actor = records().resume(actor)  # ended by sign-out elsewhere, inactivity, age or a disabled account
+    except SignInRefused as err:
+        _sign_out(str(err))
+        actor = None
+
+pages = "analyzer/dashboard/"
+if actor is None:
+    navigation = st.navigation([st.Page(pages + "signin_page.py", title="Sign in", icon=":material/login:")],
+                               position="hidden")
 else:
-    pages = "analyzer/dashboard/"
-    navigation = st.navigation({
-        "Clinic": [
-            st.Page(pages + "patients_page.py", title="Patients", icon=":material/group:", default=True),
-            st.Page(pages + "session_page.py", title="New session", icon=":material/add_a_photo:"),
-        ],
-        "Results": [
-            st.Page(pages + "progress_page.py", title="Progress", icon=":material/monitoring:"),
-            st.Page(pages + "compare_page.py", title="Compare", icon=":material/compare:"),
-            st.Page(pages + "report_page.py", title="Report", icon=":material/description:"),
-        ],
-    })
+    account = st.Page(pages + "account_page.py", title="My account", icon=":material/key:")
+    if actor.role == "patient":
+        navigation = st.navigation([st.Page(pages + "patient_page.py", title="My progress",
+                                            icon=":material/monitoring:"), account])
+    else:
+        sections = {
+            "Clinic": [
+                st.Page(pages + "patients_page.py", title="Patients", icon=":material/group:", default=True),
+                st.Page(pages + "session_page.py", title="New session", icon=":material/add_a_photo:"),
+            ],
+            "Results": [
+                st.Page(pages + "progress_page.py", title="Progress", icon=":material/monitoring:"),
+                st.Page(pages + "compare_page.py", title="Compare", icon=":material/compare:"),
+                st.Page(pages + "report_page.py", title="Report", icon=":material/description:"),
+            ],
+            "Account": [account],
+        }
+        if actor.is_admin:
+            sections["Account"] = [
+                st.Page(pages + "team_page.py", title="Team", icon=":material/badge:"),
+                st.Page(pages + "audit_page.py", title="Audit log", icon=":material/history:"),
+                account,
+            ]
+        navigation = st.navigation(sections)
+    clinic, demo = records().clinic(actor)
+    with st.sidebar:
+        if demo:
+            st.warning("DEMO clinic: a synthetic patient built from a public-domain photo, not a real "
+                       "person.", icon=":material/science:")
+        st.caption(f"**{actor.username}** · {actor.role} · {clinic}")
+        st.button("Sign out", key="sign_out", on_click=_sign_out, icon=":material/logout:")
 
 try:
     navigation.run()
+except SignInRefused as err:
+    _sign_out(str(err))
+    st.rerun()
+except Forbidden:
+    st.error("That is not among the records you may see. The attempt was logged.")
 except MissingBlob as err:
     st.error(f"A stored image is missing ({err}). Restore the data folder's images/ from the last backup.")
 except SQLAlchemyError as err:

@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--folder", default=None, help="the demo's folder (default: sample_images/)")
     demo.add_argument("--json", action="store_true", help="print JSON instead of text")
     demo.set_defaults(run=_demo)
+
+    invite = commands.add_parser(
+        "invite", help="print a one-time code that creates a clinic's admin account",
+        description="For the server's operator: a new clinic's first admin, or a way back in when the "
+                    "admin's password is lost. Prints a one-time invite code (valid ANALYZER_INVITE_DAYS "
+                    "days) to enter on the dashboard's sign-in page under 'I have an invite code'.")
+    invite.add_argument("--clinic", metavar="NAME",
+                        help="the clinic (created if no clinic has this name; default: the only clinic)")
+    invite.add_argument("--role", choices=("admin", "practitioner"), default="admin")
+    invite.add_argument("--json", action="store_true", help="print JSON instead of text")
+    invite.set_defaults(run=_invite)
     return parser
 
 
@@ -196,6 +207,25 @@ def _demo(args: argparse.Namespace) -> dict:
         patient = import_demo(records, folder)
         summary = reanalyze(records, progress=not args.json)
     return {"patient_id": patient.id, "name": patient.name, **summary.to_dict()}
+
+
+def _invite(args: argparse.Namespace) -> dict:
+    from analyzer.records import Actor
+
+    system = Actor.system("invite")
+    with _records() as records:
+        if args.clinic:
+            clinic_id = records.find_clinic(system, args.clinic) or records.create_clinic(system, args.clinic)
+        else:
+            clinics = records.clinics(system)
+            real = [c for c in clinics if not c[2]]
+            if len(real) != 1:
+                names = ", ".join(repr(c[1]) for c in real) or "none yet"
+                raise CommandError(f"name the clinic with --clinic NAME (clinics: {names})")
+            clinic_id = real[0][0]
+        invitation = records.invite(system, role=args.role, clinic_id=clinic_id)
+    return {"code": invitation.code, "role": args.role, "clinic_id": clinic_id,
+            "expires_at": invitation.invite.expires_at.isoformat(timespec="minutes") + " UTC"}
 
 
 class CommandError(Exception):

@@ -28,7 +28,7 @@ from playwright.sync_api import sync_playwright
 
 from analyzer.records import PhotoUpload, Records, Settings, reanalyze
 from analyzer.records import analysis as analysis_module
-from analyzer.records.demo import import_demo
+from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -43,23 +43,25 @@ def _build(folder: Path) -> tuple[int, int]:
     records = Records.open(Settings(folder, f"sqlite:///{folder / 'analyzer.sqlite3'}"))
     demo = import_demo(records, DEMO)
     reanalyze(records, progress=False)
+    me = records.sign_in("demo-practitioner", DEMO_PASSWORD)
     fronts = [(DEMO / f"session{i}_front.jpg").read_bytes() for i in range(1, 6)]
-    many = records.create_patient(name="Fifty Visits", birth_year=1970, photo_consent=True)
+    many = records.create_patient(me, name="Fifty Visits", birth_year=1970, photo_consent=True)
     outcomes = {}
     for k in range(50):
-        s = records.add_session(many.id, started_at=dt.datetime(2023, 1, 2, 9) + dt.timedelta(days=14 * k),
+        s = records.add_session(me, many.id,
+                                started_at=dt.datetime(2023, 1, 2, 9) + dt.timedelta(days=14 * k),
                                 needle_depth_mm=1.0 + 0.25 * (k % 3), photos=[PhotoUpload(fronts[k % 5])])
         photo = s.photos[0]
-        base = records.baseline(many.id, "front")
+        base = records.baseline(me, many.id, "front")
         if photo.id == base.id:
-            records.analyze(photo.id)
+            records.analyze(me, photo.id)
             continue
         if k % 5 not in outcomes:
             outcomes[k % 5] = analysis_module.run(records.store.get(photo.sha256),
                                                   records.store.get(base.sha256))
-        records.save_analysis(photo.id, base.id, outcomes[k % 5])
+        records.save_analysis(me, photo.id, base.id, outcomes[k % 5])
     records.close()
-    return demo.id, many.id
+    return demo.id, many.id, me
 
 
 _REFERENCE = """import streamlit as st
@@ -79,6 +81,43 @@ def _load_ms(context, url: str, ready: str) -> float:
     elapsed = (time.perf_counter() - start) * 1000
     page.close()
     return elapsed
+
+
+def _signed_in_ms(browser, url: str, steps, repeats: int) -> list[tuple[str, float, float]]:
+    """Median ms of each step of a signed-in visit: sign in (until the Patients table is drawn),
+    then each ``(label, link text, ready selector)`` opened from the sidebar, in the same session.
+    Each as (label, new browser, returning browser)."""
+    fresh, cached = [], []
+    returning = browser.new_context(viewport={"width": 1400, "height": 1000})
+    for k in range(repeats + 1):
+        for context, out in ((browser.new_context(viewport={"width": 1400, "height": 1000}), fresh),
+                             (returning, cached)):
+            page = context.new_page()
+            page.goto(url)
+            page.get_by_label("Username").fill("demo-practitioner")
+            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            row = [_timed(page, page.get_by_role("button", name="Sign in"), "[data-testid='stTable']")]
+            for _, link, ready in steps:
+                row.append(_timed(page, page.get_by_role("link", name=link), ready))
+            page.close()
+            if context is not returning:
+                context.close()
+            if k:  # the first round warms the server's caches
+                out.append(row)
+    returning.close()
+    labels = ["sign in, until Patients is drawn", *(label for label, _, _ in steps)]
+    return [(label, statistics.median(r[i] for r in fresh), statistics.median(r[i] for r in cached))
+            for i, label in enumerate(labels)]
+
+
+def _timed(page, target, ready: str) -> float:
+    """ms from clicking ``target`` until ``ready`` is drawn and Streamlit is idle."""
+    start = time.perf_counter()
+    target.click()
+    page.locator(ready).first.wait_for(timeout=120_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=120_000)
+    return (time.perf_counter() - start) * 1000
 
 
 def _times(browser, url: str, ready: str, repeats: int) -> tuple[float, float]:
@@ -103,24 +142,27 @@ def main(argv=None) -> int:
         folder = Path(tmp)
         print("building records: the demo patient and a 50-visit patient ...", file=sys.stderr)
         t0 = time.perf_counter()
-        demo_id, many_id = _build(folder)
+        demo_id, many_id, me = _build(folder)
         print(f"  built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         reference = folder / "reference.py"
         reference.write_text(_REFERENCE)
         with served(folder) as url, served(folder, reference) as ref_url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
             context = browser.new_context()
-            first_ms = _load_ms(context, url + "/", "[data-testid='stTable']")
+            form = "[data-testid='stTextInput'] input"
+            first_ms = _load_ms(context, url + "/", form)
             context.close()
             table = "[data-testid='stTable']"
             cases = [
                 ("reference: a Streamlit page with a title and a table", ref_url + "/", table),
-                ("first page (Patients), demo patient", url + "/", table),
-                ("Progress, demo patient (7 visits)", url + "/progress_page", ".js-plotly-plot"),
-                ("Compare, demo patient", url + "/compare_page", "[data-testid='stImage'] img"),
+                ("first page (sign-in)", url + "/", form),
             ]
             results = [(label, *_times(browser, page_url, ready, args.repeats))
                        for label, page_url, ready in cases]
+            results += _signed_in_ms(browser, url + "/", [
+                ("then Progress, demo patient (7 visits)", "Progress", ".js-plotly-plot"),
+                ("then Compare, demo patient", "Compare", "[data-testid='stImage'] img"),
+            ], args.repeats)
             browser.close()
         # the 50-visit patient: the pages' own work, timed in-process (AppTest), as a browser cannot
         # pick a patient before the page loads without a click that would be timed too
@@ -133,6 +175,7 @@ def main(argv=None) -> int:
             for _ in range(args.repeats):
                 at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
                 at.session_state["patient_id"] = many_id
+                at.session_state["actor"] = me
                 at.run()
                 start = time.perf_counter()
                 at.switch_page(f"analyzer/dashboard/{page}").run()

@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
         settings = Settings(Path(tmp), f"sqlite:///{Path(tmp) / 'analyzer.sqlite3'}")
         records = Records.open(settings)
+        me = records.set_up(clinic_name="Bench clinic", username="bench", password="bench password")
         print(f"building: {args.sessions} visits x 3 views, {args.patients} patients ...", file=sys.stderr)
         photos = {view: [_jpeg(DEMO / f"session{i}_{name}.jpg", 0.5) for i in range(1, 6)]
                   for view, name in VIEWS.items()}
@@ -68,32 +69,32 @@ def main(argv=None) -> int:
             pngs = [_png(p) for p in photos[view]]
             outcomes[view] = [analysis_module.run(pngs[0], None)] + [analysis_module.run(p, pngs[0])
                                                                      for p in pngs[1:]]
-        patient = records.create_patient(name="Bench Patient", birth_year=1975, photo_consent=True)
+        patient = records.create_patient(me, name="Bench Patient", birth_year=1975, photo_consent=True)
         start = dt.datetime(2025, 1, 6, 9, 0)
         save_times = []
         for k in range(args.sessions):
             t0 = time.perf_counter()
-            session = records.add_session(
+            session = records.add_session(me,
                 patient.id, started_at=start + dt.timedelta(days=28 * k), device="Dermapen 4",
                 needle_depth_mm=1.0 + 0.25 * (k % 3), zones=["cheeks", "forehead"],
                 photos=[PhotoUpload(photos[v][k % 5], v) for v in VIEWS])
             save_times.append(time.perf_counter() - t0)
             for photo in session.photos:
-                base = records.baseline(patient.id, photo.view)
-                records.save_analysis(photo.id, base.id, outcomes[photo.view][0 if k == 0 else 1 + k % 4])
+                base = records.baseline(me, patient.id, photo.view)
+                records.save_analysis(me, photo.id, base.id, outcomes[photo.view][0 if k == 0 else 1 + k % 4])
         for i in range(args.patients - 1):
-            records.create_patient(name=f"Patient {i:04d} Example", birth_year=1950 + i % 50)
+            records.create_patient(me, name=f"Patient {i:04d} Example", birth_year=1950 + i % 50)
         records.close()
 
         cold = Records.open(settings)
         t0 = time.perf_counter()
-        timeline = cold.timeline(patient.id, "front")
+        timeline = cold.timeline(me, patient.id, "front")
         first_ms = (time.perf_counter() - t0) * 1000
         assert len(timeline.points) == args.sessions and all(p.status == "measured" for p in timeline.points)
-        timeline_ms = _median_ms(lambda: cold.timeline(patient.id, "front"), args.repeats)
-        sessions_ms = _median_ms(lambda: cold.sessions(patient.id), args.repeats)
-        search_ms = _median_ms(lambda: cold.find_patients("example 00"), args.repeats)
-        list_ms = _median_ms(lambda: cold.find_patients(), args.repeats)
+        timeline_ms = _median_ms(lambda: cold.timeline(me, patient.id, "front"), args.repeats)
+        sessions_ms = _median_ms(lambda: cold.sessions(me, patient.id), args.repeats)
+        search_ms = _median_ms(lambda: cold.find_patients(me, "example 00"), args.repeats)
+        list_ms = _median_ms(lambda: cold.find_patients(me), args.repeats)
         cold.close()
 
     print(f"records on SQLite, {args.sessions} visits x 3 photos, {args.patients} patients "

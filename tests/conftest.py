@@ -93,3 +93,12 @@ def records(database_url, tmp_path):
     r = Records.open(Settings(tmp_path / "data", database_url))
     yield r
     r.close()
+
+
+ADMIN_PASSWORD = "admin password 1"
+
+
+@pytest.fixture
+def me(records):
+    """The clinic's admin, signed in (the first-run set-up of ``records``)."""
+    return records.set_up(clinic_name="Test clinic", username="admin", password=ADMIN_PASSWORD)

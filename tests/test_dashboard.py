@@ -15,9 +15,8 @@ import streamlit as st
 from served import served
 from streamlit.testing.v1 import AppTest
 
-from analyzer.records import PhotoUpload, Records, Settings, reanalyze
-from analyzer.records.demo import import_demo
-from analyzer.records.links import patient_token, secret_key
+from analyzer.records import Forbidden, PhotoUpload, Records, Settings, reanalyze
+from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -53,12 +52,31 @@ def data(demo_records, tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def _app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def _sign_in(data: Path, username: str = "demo-practitioner"):
+    """A signed-in actor of the demo clinic (as the sign-in page would make it)."""
+    records = Records.open(_settings(data))
+    try:
+        return records.sign_in(username, DEMO_PASSWORD)
+    finally:
+        records.close()
+
+
+def _app(data: Path, page: str | None = None, username: str = "demo-practitioner", **state) -> AppTest:
+    """The app as ``username`` (signed in), on ``page``; ``state``: more session state."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["actor"] = _sign_in(data, username)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
     if page:
         at.switch_page(PAGES + page).run()
     assert not at.exception, at.exception
     return at
+
+
+def _practitioner(data: Path) -> tuple[Records, object]:
+    records = Records.open(_settings(data))
+    return records, records.sign_in("demo-practitioner", DEMO_PASSWORD)
 
 
 def _table(at: AppTest, column: str):
@@ -67,16 +85,17 @@ def _table(at: AppTest, column: str):
 
 
 def test_patients_page_lists_the_demo_patient_marked_as_demo(data):
-    at = _app()
+    at = _app(data)
     assert [t.value for t in at.title] == ["Patients"]
     table = at.table[0].value
     assert list(table["Name"]) == ["Demo Patient"] and list(table["Visits"]) == [7]
-    assert any("DEMO" in c.value for c in at.sidebar.caption)
+    assert any("DEMO clinic" in w.value for w in at.sidebar.warning)
+    assert any("demo-practitioner" in c.value for c in at.sidebar.caption)
     assert not at.error
 
 
 def test_a_patient_is_added_and_bad_details_are_explained(data):
-    at = _app()
+    at = _app(data)
     at.toggle(key="show_add").set_value(True).run()
     at.text_input[1].set_value("Zoë Second")  # in the form; [0] is the search box
     at.checkbox[0].check()
@@ -91,19 +110,17 @@ def test_a_patient_is_added_and_bad_details_are_explained(data):
     assert any("needs a name" in e.value for e in at.error)
 
 
-def test_a_patient_is_edited_and_their_link_shown(data):
-    at = _app()
+def test_a_patient_is_edited(data):
+    at = _app(data)
     at.toggle(key="show_edit").set_value(True).run()
     at.text_area[0].set_value("keloid tendency")
     at.button[0].click().run()
     assert not at.exception
     assert any("Contraindications: keloid tendency" in w.value for w in at.warning)
-    at.toggle(key="show_link").set_value(True).run()
-    assert at.code[0].value.startswith("?patient=1.")
 
 
 def test_search_that_finds_nobody_says_so(data):
-    at = _app()
+    at = _app(data)
     at.text_input(key="patient_search").set_value("nobody-by-this-name").run()
     assert any("No patient's name contains" in i.value for i in at.info)
 
@@ -113,7 +130,7 @@ def _jpeg(name: str) -> bytes:
 
 
 def test_new_session_checks_uploads_saves_and_measures(data):
-    at = _app("session_page.py")
+    at = _app(data, "session_page.py")
     at.file_uploader[0].set_value([("session5_front.jpg", _jpeg("session5_front.jpg"), "image/jpeg"),
                                    ("broken.jpg", b"not a photo at all", "image/jpeg")]).run()
     assert not at.exception
@@ -124,11 +141,11 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     assert not at.exception
     saved = [s.value for s in at.success if "Saved the session" in s.value]
     assert saved and "1 photo(s)" in saved[0] and "Front: measured." in saved[0]
-    records = Records.open(_settings(data))
-    (demo,) = records.find_patients("Demo Patient")
-    latest = records.sessions(demo.id)[-1]
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    latest = records.sessions(me, demo.id)[-1]
     assert latest.needle_depth_mm == 1.5 and [p.view for p in latest.photos] == ["front"]
-    assert records.analysis(latest.photos[0].id).status == "measured"
+    assert records.analysis(me, latest.photos[0].id).status == "measured"
     records.close()
 
 
@@ -145,14 +162,14 @@ def test_a_phone_heic_photo_is_accepted(data):
     pillow_heif.register_heif_opener()
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, "HEIF", quality=85)
-    at = _app("session_page.py")
+    at = _app(data, "session_page.py")
     at.file_uploader[0].set_value(("IMG_4032 front.HEIC", buf.getvalue(), "image/heic")).run()
     assert not at.exception and not at.error
     assert any("Front: good photo (1200 × 1300)" in s.value for s in at.success)
 
 
 def test_progress_page_charts_a_measure_per_zone(data):
-    at = _app("progress_page.py")
+    at = _app(data, "progress_page.py")
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # the measure, and the recovery after session 2
     table = _table(at, "vs baseline")
@@ -163,16 +180,16 @@ def test_progress_page_charts_a_measure_per_zone(data):
 
 
 def test_compare_page_shows_the_aligned_pair_and_measured_change(data):
-    at = _app("compare_page.py")
+    at = _app(data, "compare_page.py")
     assert any("registration score" in c.value for c in at.caption)
     changes = _table(at, "Measure").set_index("Measure")
     assert changes.loc["Erythema index", "Before"] != "—"
     at.segmented_control(key="compare_mode").set_value("Blink").run()
     assert not at.exception
     # the day after session 2 against the baseline: a change well beyond noise
-    records = Records.open(_settings(data))
-    (demo,) = records.find_patients("Demo Patient")
-    day1 = next(s.id for s in records.sessions(demo.id) if s.started_at.date() == dt.date(2026, 3, 31))
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    day1 = next(s.id for s in records.sessions(me, demo.id) if s.started_at.date() == dt.date(2026, 3, 31))
     records.close()
     at.selectbox(key="after_front").set_value(day1).run()
     redness = _table(at, "Measure").set_index("Measure").loc["Erythema index"]
@@ -180,49 +197,139 @@ def test_compare_page_shows_the_aligned_pair_and_measured_change(data):
 
 
 def test_a_photo_of_other_skin_is_refused_with_the_reason(data):
-    records = Records.open(_settings(data))
-    p = records.create_patient(name="Mismatch Case", photo_consent=True)
-    records.add_session(p.id, started_at=dt.datetime(2026, 1, 5, 9),
+    records, me = _practitioner(data)
+    p = records.create_patient(me, name="Mismatch Case", photo_consent=True)
+    records.add_session(me, p.id, started_at=dt.datetime(2026, 1, 5, 9),
                         photos=[PhotoUpload(_jpeg("session1_left-cheek.jpg"), "close-up: cheek")])
-    later = records.add_session(p.id, started_at=dt.datetime(2026, 2, 5, 9),
+    later = records.add_session(me, p.id, started_at=dt.datetime(2026, 2, 5, 9),
                                 photos=[PhotoUpload(_jpeg("session1_right-cheek.jpg"), "close-up: cheek")])
-    refusal = records.analyze(later.photos[0].id)
+    refusal = records.analyze(me, later.photos[0].id)
     assert refusal.status == "refused"
     records.close()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["patient_id"] = p.id
-    at.run()
-    at.switch_page(PAGES + "compare_page.py").run()
-    assert not at.exception
+    at = _app(data, "compare_page.py", patient_id=p.id)
     assert any("is not compared" in e.value and refusal.message in e.value for e in at.error)
     assert not any("registration score" in c.value for c in at.caption)
 
 
 def test_report_page_makes_the_pdf(data):
-    at = _app("report_page.py")
+    at = _app(data, "report_page.py")
     assert any("Redness" in m.value or "redness" in m.value for m in at.markdown)
     at.button(key="make_pdf").click().run()
     assert not at.exception
     assert at.get("download_button")  # PDF, CSV
 
 
-def test_patient_link_shows_that_patient_only(data):
-    records = Records.open(_settings(data))
-    (demo,) = records.find_patients("Demo Patient")
-    records.create_patient(name="Other Person")
+def _texts(at: AppTest) -> str:
+    """Everything the page says, as one string (to check what a user can read on it)."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "error",
+                                  "warning", "success") for e in at.get(kind)]
+    parts += [str(t.value) for t in at.table] + [str(d.value) for d in at.dataframe]
+    return "\n".join(map(str, parts))
+
+
+def test_a_patient_invited_by_their_practitioner_sees_their_own_progress_only(data):
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    other = records.create_patient(me, name="Other Person", photo_consent=True)
     records.close()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["patient"] = patient_token(demo.id, secret_key(data))
-    at.run()
+    at = _app(data, patient_id=other.id)
+    at.toggle(key="show_portal").set_value(True).run()
+    at.button(key=f"invite_patient_{other.id}").click().run()
     assert not at.exception
+    code = at.code[0].value
+    assert "?invite=" + code in at.code[1].value  # the link fills the code in
+
+    patient = AppTest.from_file(APP, default_timeout=120)
+    patient.query_params["invite"] = code
+    patient.run()
+    assert [t.value for t in patient.title] == ["Skin progress"] and patient.subheader[0].value == \
+        "Create your account"
+    patient.text_input[1].set_value("other.person")
+    patient.text_input[2].set_value("a long secret 1")
+    patient.text_input[3].set_value("a long secret 1")
+    patient.button[0].click().run()
+    assert not patient.exception
+    assert patient.title[0].value == "Your skin progress, Other"  # no photos yet: says so
+    assert "Demo Patient" not in _texts(patient)
+    assert not patient.sidebar.selectbox  # no patient picker
+    for page in ("patients_page.py", "session_page.py", "compare_page.py", "progress_page.py",
+                 "report_page.py", "team_page.py", "audit_page.py"):  # not registered for a patient at all
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            patient.switch_page(PAGES + page)
+
+    again = AppTest.from_file(APP, default_timeout=60)  # the code is used up
+    again.query_params["invite"] = code
+    again.run()
+    again.text_input[1].set_value("someone.else")
+    again.text_input[2].set_value("a long secret 2")
+    again.text_input[3].set_value("a long secret 2")
+    again.button[0].click().run()
+    assert any("not valid" in e.value for e in again.error) and "actor" not in again.session_state
+
+
+def test_the_demo_patient_sees_their_charts_and_photos(data):
+    at = _app(data, username="demo-patient")
     assert at.title[0].value == "Your skin progress, Demo"
     assert len(at.get("plotly_chart")) == 3
-    assert not at.sidebar.selectbox  # no patient picker
+    assert at.slider(key="patient_reveal").value == 50  # before/after of their own photos
 
-    forged = AppTest.from_file(APP, default_timeout=60)
-    forged.query_params["patient"] = f"{demo.id}.{'0' * 32}"
-    forged.run()
-    assert any("not valid" in e.value for e in forged.error) and not forged.title
+
+def test_sign_in_page_refuses_a_wrong_password_then_signs_in(data):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert at.title[0].value == "Skin progress" and any("demo-password" in i.value for i in at.info)
+    at.text_input[0].set_value("demo-practitioner")
+    at.text_input[1].set_value("not the password")
+    at.button[0].click().run()
+    assert any("Wrong username or password" in e.value for e in at.error)
+    assert "actor" not in at.session_state
+    at.text_input[1].set_value(DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Patients"
+    at.sidebar.button(key="sign_out").click().run()
+    assert at.title[0].value == "Skin progress" and "actor" not in at.session_state
+
+
+def test_an_idle_session_is_signed_out(data, monkeypatch):
+    at = _app(data)
+    from analyzer.dashboard.common import records
+
+    later = records().clock() + dt.timedelta(minutes=31)
+    monkeypatch.setattr(records(), "clock", lambda: later)
+    at.run()
+    assert at.title[0].value == "Skin progress"
+    assert any("30 minutes without activity" in i.value for i in at.info)
+
+
+def test_first_run_asks_for_the_clinic_admin(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ANALYZER_DATABASE_URL", raising=False)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("Set up your clinic" in h.value for h in at.subheader)
+    assert not any("demo-password" in i.value for i in at.info)  # no demo here
+    field = {t.label: t for t in at.text_input}
+    field["Clinic name"].set_value("Rose Skin Clinic")
+    field["Admin username"].set_value("rose")
+    field["Password (at least 10 characters)"].set_value("a good long password")
+    field["The password again"].set_value("a good long password")
+    at.button[-1].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Patients"
+    assert any("**rose** · admin · Rose Skin Clinic" in c.value for c in at.sidebar.caption)
+    again = AppTest.from_file(APP, default_timeout=60).run()  # another browser: no second set-up
+    assert not any("Set up your clinic" in h.value for h in again.subheader)
+
+
+def test_a_patient_actor_is_refused_other_records_in_the_data_layer(data):
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    other = records.create_patient(me, name="Other Person")
+    patient = records.sign_in("demo-patient", DEMO_PASSWORD)
+    with pytest.raises(Forbidden):
+        records.timeline(patient, other.id)
+    assert records.audit(me, action="denied")[0].who == "demo-patient"
+    records.close()
 
 
 def test_an_unreachable_database_is_explained(tmp_path, monkeypatch):
@@ -235,12 +342,12 @@ def test_an_unreachable_database_is_explained(tmp_path, monkeypatch):
 
 
 def test_a_missing_stored_image_is_explained(data):
-    records = Records.open(_settings(data))
-    (demo,) = records.find_patients("Demo Patient")
-    baseline = records.baseline(demo.id, "front")
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    baseline = records.baseline(me, demo.id, "front")
     records.store.delete(baseline.sha256)
     records.close()
-    at = _app("compare_page.py")
+    at = _app(data, "compare_page.py")
     assert any("stored image is missing" in e.value for e in at.error)
 
 

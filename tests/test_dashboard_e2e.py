@@ -1,9 +1,11 @@
 """End to end, in a real browser: the dashboard served by Streamlit, driven by headless Chromium.
 
-A practitioner adds a patient, records two sessions with photos, sees the
-comparison and the progress chart; the patient opens their link and sees their
-own progress and nothing of anyone else. Screenshots go to
-``tests/artifacts/e2e/`` (look at them).
+On first run the clinic's admin sets up their account, adds a patient, records
+two sessions with photos, sees the comparison and the progress chart, and
+invites the patient. The patient creates their account with the invite code,
+sees their own progress and nothing of anyone else, and cannot reach a
+practitioner's page by its address. Screenshots go to ``tests/artifacts/e2e/``
+(look at them).
 
 Needs Debian's ``chromium`` (``make test`` installs it: tools/test_services.sh).
 """
@@ -18,8 +20,7 @@ from pathlib import Path
 import pytest
 from served import served
 
-from analyzer.records import Records, Settings
-from analyzer.records.links import patient_token, secret_key
+from analyzer.records import Actor, Records, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +30,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
+ADMIN = ("Rose Skin Clinic", "rose", "rose's long password")
+PATIENT = ("eileen", "eileen's long password")
+INVITES: dict[str, str] = {}  # what the practitioner's test hands to the patient's
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +107,22 @@ def _record_session(page, day: dt.date, depth: str, photos: list[Path]) -> None:
     _settle(page)
 
 
+def _fill(page, label: str, value: str) -> None:
+    page.get_by_label(label, exact=True).fill(value)
+
+
 def test_practitioner_records_two_sessions_and_sees_the_change(server, browser):
     url, data = server
     page = _page(browser, url)
+    page.get_by_text("Set up your clinic").wait_for()
+    _settle(page)
+    _shot(page, "0-first-run")
+    clinic, username, password = ADMIN
+    _fill(page, "Clinic name", clinic)
+    _fill(page, "Admin username", username)
+    _fill(page, "Password (at least 10 characters)", password)
+    _fill(page, "The password again", password)
+    page.get_by_role("button", name="Create the admin account").click()
     page.get_by_role("heading", name="Patients").wait_for()
     _settle(page)
     name = page.get_by_label("Name", exact=True)  # the form is open while there are no patients
@@ -136,37 +153,81 @@ def test_practitioner_records_two_sessions_and_sees_the_change(server, browser):
     chart.wait_for()
     assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 2  # the two visits
     _shot(page, "5-progress-chart")
+
+    _nav(page, "Patients")
+    page.get_by_text("Patient's own access").click()
+    _settle(page)
+    page.get_by_role("button", name="Create an invite code").click()
+    page.get_by_text("Invite code (shown only now").wait_for()
+    _settle(page)
+    _shot(page, "6-invite-code")
+    INVITES["eileen"] = page.locator("[data-testid='stCode']").first.inner_text().strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", INVITES["eileen"])
+
+    _nav(page, "Audit log")
+    page.locator("[data-testid='stDataFrame']").wait_for()
+    _shot(page, "7-audit-log")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
     page.close()
 
 
 def test_a_patient_sees_only_their_own_progress(server, browser):
     url, data = server
+    if "eileen" not in INVITES:
+        pytest.fail("needs the invite from test_practitioner_records_two_sessions_and_sees_the_change")
     records = Records.open(Settings(data, f"sqlite:///{data / 'analyzer.sqlite3'}"))
-    other = records.create_patient(name="Someone Else Entirely", photo_consent=True)
-    records.add_session(other.id, started_at=dt.datetime(2026, 1, 5, 9, 0))
-    mine = next(p for p in records.find_patients("Eileen Example"))
-    token = patient_token(mine.id, secret_key(data))
+    system = Actor.system("tests")
+    (clinic_id, *_), = records.clinics(system)
+    other = records.create_patient(system, name="Someone Else Entirely", photo_consent=True,
+                                   clinic_id=clinic_id)
+    records.add_session(system, other.id, started_at=dt.datetime(2026, 1, 5, 9, 0))
     records.close()
 
-    page = _page(browser, f"{url}/?patient={token}")
+    username, password = PATIENT
+    page = _page(browser, f"{url}/?invite={INVITES['eileen']}")
+    page.get_by_text("Create your account").wait_for()
+    _fill(page, "Choose a username", username)
+    _fill(page, "Choose a password", password)
+    _fill(page, "The password again", password)
+    page.get_by_role("button", name="Create account and sign in").click()
     page.get_by_text("Your skin progress").wait_for()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 3",
                            timeout=TIMEOUT_MS)
     page.get_by_role("img").first.wait_for()
     _settle(page)
-    _shot(page, "6-patient-view")
+    _shot(page, "8-patient-view")
     body = page.inner_text("body")
     assert "Someone Else" not in body and "Patients" not in body and "New session" not in body
+    nav = page.get_by_test_id("stSidebarNav").inner_text()
+    assert "My progress" in nav and "Compare" not in nav and "Audit" not in nav
 
-    # other pages by address: still only this patient's view
-    for path in ("/patients_page", "/compare_page", "/report_page"):
-        page.goto(f"{url}{path}?patient={token}")
+    # practitioners' pages by address: a new browser session, which must sign in first; signing in
+    # as the patient there leads to their own progress, never to the page asked for
+    for path in ("/patients_page", "/compare_page", "/report_page", "/team_page", "/audit_page"):
+        page.goto(f"{url}{path}")
+        page.get_by_role("button", name="Sign in").wait_for()
+        _settle(page)
+        if path == "/compare_page":
+            _shot(page, "9-practitioner-page-by-address")
+        assert "Someone Else" not in page.inner_text("body") and "Eileen" not in page.inner_text("body")
+        page.keyboard.press("Escape")  # Streamlit's "page not found" notice
+        _settle(page)
+        _fill(page, "Username", username)
+        _fill(page, "Password", password)
+        page.get_by_role("button", name="Sign in").click()
         page.get_by_text("Your skin progress").wait_for()
-        assert "Someone Else" not in page.inner_text("body")
+        _settle(page)
+        body = page.inner_text("body")
+        assert "Someone Else" not in body and "registration score" not in body, path
+        assert "Search by name" not in body and "Audit log" not in body, path
 
-    # a forged link opens nothing
-    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
-    page.goto(f"{url}/?patient={forged}")
-    page.get_by_text("This link is not valid").wait_for()
-    assert "Eileen" not in page.inner_text("body")
+    # the invite is used up, and a signed-out session is gone
+    page.goto(f"{url}/?invite={INVITES['eileen']}")
+    page.get_by_text("Create your account").wait_for()
+    _fill(page, "Choose a username", "someone.else")
+    _fill(page, "Choose a password", "another long password")
+    _fill(page, "The password again", "another long password")
+    page.get_by_role("button", name="Create account and sign in").click()
+    page.get_by_text("This invite code is not valid").wait_for()
     page.close()

@@ -31,19 +31,22 @@ from sqlalchemy.orm import Session as DbSession
 from analyzer import load_image
 from analyzer.quality import assess
 from analyzer.records import (
+    Actor,
     FolderStore,
     NotFound,
     PhotoUpload,
     RecordError,
     Records,
     Settings,
+    SignInRefused,
     export_patient,
     reanalyze,
 )
 from analyzer.records import analysis as analysis_module
-from analyzer.records.models import Analysis, AuditEvent, Base, Patient, Photo, Session, User
+from analyzer.records.models import Analysis, AuditEvent, Base, Invite, Patient, Photo, Session, User
 
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
+SYSTEM = Actor.system("tests")
 
 
 # --- photos -------------------------------------------------------------------------
@@ -83,8 +86,8 @@ def demo_front():
     return out
 
 
-def _patient(records: Records, name: str = "Ana Müller", **kw):
-    return records.create_patient(name=name, birth_year=1980, fitzpatrick=3, photo_consent=True, **kw)
+def _patient(records: Records, me: Actor, name: str = "Ana Müller", **kw):
+    return records.create_patient(me, name=name, birth_year=1980, fitzpatrick=3, photo_consent=True, **kw)
 
 
 def _counts(records: Records) -> dict:
@@ -103,10 +106,10 @@ def test_migrations_build_exactly_the_models_schema(records):
     assert diff == []
 
 
-def test_opening_again_migrates_nothing_and_keeps_the_data(records, database_url, tmp_path):
-    _patient(records)
+def test_opening_again_migrates_nothing_and_keeps_the_data(me, records, database_url, tmp_path):
+    _patient(records, me)
     again = Records.open(Settings(tmp_path / "data", database_url))
-    assert [p.name for p in again.find_patients()] == ["Ana Müller"]
+    assert [p.name for p in again.find_patients(me)] == ["Ana Müller"]
     again.close()
 
 
@@ -128,33 +131,33 @@ def test_settings_come_from_the_environment(tmp_path):
 
 # --- patients -------------------------------------------------------------------------
 
-def test_patients_are_found_by_any_part_of_the_name_in_any_case(records):
+def test_patients_are_found_by_any_part_of_the_name_in_any_case(me, records):
     for name in ("Ana Müller", "Bo Chen", "Zoë O'Neil", "Anna Berg"):
-        _patient(records, name)
-    assert [p.name for p in records.find_patients("MÜLL")] == ["Ana Müller"]
-    assert [p.name for p in records.find_patients("an")] == ["Ana Müller", "Anna Berg"]
-    assert [p.name for p in records.find_patients("berg anna")] == ["Anna Berg"]
-    assert [p.name for p in records.find_patients("zoë o'")] == ["Zoë O'Neil"]
-    assert records.find_patients("%") == []  # a wildcard is a character, not "everyone"
-    assert len(records.find_patients("")) == 4
+        _patient(records, me, name)
+    assert [p.name for p in records.find_patients(me, "MÜLL")] == ["Ana Müller"]
+    assert [p.name for p in records.find_patients(me, "an")] == ["Ana Müller", "Anna Berg"]
+    assert [p.name for p in records.find_patients(me, "berg anna")] == ["Anna Berg"]
+    assert [p.name for p in records.find_patients(me, "zoë o'")] == ["Zoë O'Neil"]
+    assert records.find_patients(me, "%") == []  # a wildcard is a character, not "everyone"
+    assert len(records.find_patients(me, "")) == 4
 
 
-def test_patient_list_shows_visits_and_the_last_one(records, photos):
-    p = _patient(records)
-    records.add_session(p.id, started_at=WHEN)
-    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=28))
-    (line,) = records.find_patients()
+def test_patient_list_shows_visits_and_the_last_one(me, records, photos):
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN)
+    records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=28))
+    (line,) = records.find_patients(me)
     assert (line.sessions, line.last_visit, line.birth_year) == (2, WHEN + dt.timedelta(days=28), 1980)
 
 
-def test_a_patient_is_edited_and_consent_is_dated(records):
-    p = records.create_patient(name="  Bo   Chen ", contraindications="keloid tendency")
+def test_a_patient_is_edited_and_consent_is_dated(me, records):
+    p = records.create_patient(me, name="  Bo   Chen ", contraindications="keloid tendency")
     assert (p.name, p.photo_consent, p.consent_date) == ("Bo Chen", False, None)
-    p = records.update_patient(p.id, photo_consent=True, fitzpatrick=5)
+    p = records.update_patient(me, p.id, photo_consent=True, fitzpatrick=5)
     assert (p.photo_consent, p.consent_date, p.fitzpatrick) == (True, dt.date.today(), 5)
     assert p.contraindications == "keloid tendency"
-    actions = [e["action"] for e in records.audit(p.id)]
-    assert actions == ["create_patient", "update_patient"]
+    actions = [e.action for e in records.audit(me, patient_id=p.id)]
+    assert actions == ["update_patient", "create_patient"]  # newest first
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -165,34 +168,34 @@ def test_a_patient_is_edited_and_consent_is_dated(records):
     ({"name": "A", "photo_consent": True, "consent_date": dt.date.today() + dt.timedelta(days=1)},
      "cannot be in the future"),
 ])
-def test_impossible_patient_details_are_refused_with_the_reason(records, fields, message):
+def test_impossible_patient_details_are_refused_with_the_reason(me, records, fields, message):
     with pytest.raises(RecordError, match=message):
-        records.create_patient(**fields)
-    assert records.find_patients() == []
+        records.create_patient(me, **fields)
+    assert records.find_patients(me) == []
 
 
-def test_unknown_ids_say_what_is_missing(records):
+def test_unknown_ids_say_what_is_missing(me, records):
     with pytest.raises(NotFound, match="no patient 99"):
-        records.patient(99)
+        records.patient(me, 99)
     with pytest.raises(NotFound, match="no session 7"):
-        records.session(7)
+        records.session(me, 7)
 
 
 # --- sessions and photos ----------------------------------------------------------------
 
-def test_a_session_keeps_its_details_and_photos_without_their_metadata(records, astronaut_module):
+def test_a_session_keeps_its_details_and_photos_without_their_metadata(me, records, astronaut_module):
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"  # Make
     exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPS: latitude
     exif.get_ifd(0x8769)[0x9003] = "2026:03:02 09:41:07"  # DateTimeOriginal
     upload = _jpeg(astronaut_module, exif=exif.tobytes())
     assert b"PhoneMaker" in upload
-    p = _patient(records)
-    s = records.add_session(p.id, started_at=WHEN, treatment="microneedling", device="Dermapen 4",
+    p = _patient(records, me)
+    s = records.add_session(me, p.id, started_at=WHEN, treatment="microneedling", device="Dermapen 4",
                             needle_depth_mm=1.5, zones=["cheeks", "forehead"], products=["hyaluronic serum"],
                             notes="mild pinpoint bleeding", glogau=2, goodman_baron=3,
                             photos=[PhotoUpload(upload, "Front", "IMG_0001.jpg")])
-    again = records.session(s.id)
+    again = records.session(me, s.id)
     assert again == s
     assert (s.device, s.needle_depth_mm, s.zones, s.glogau, s.goodman_baron) == (
         "Dermapen 4", 1.5, ("cheeks", "forehead"), 2, 3)
@@ -201,7 +204,7 @@ def test_a_session_keeps_its_details_and_photos_without_their_metadata(records, 
     assert photo.captured_at == dt.datetime(2026, 3, 2, 9, 41, 7)  # read before the metadata was dropped
     stored = records.store.get(photo.sha256)
     assert b"PhoneMaker" not in stored and Image.open(io.BytesIO(stored)).getexif() == {}
-    assert np.array_equal(records.image(photo.sha256), load_image(upload))  # lossless
+    assert np.array_equal(records.image(me, photo.sha256), load_image(upload))  # lossless
     assert photo.quality["width"] == 512 and "issues" in photo.quality
 
 
@@ -212,18 +215,18 @@ def test_a_session_keeps_its_details_and_photos_without_their_metadata(records, 
     ({"goodman_baron": 0}, "Goodman-Baron grade must be 1 to 4"),
     ({"treatment": ""}, "treatment needs a name"),
 ])
-def test_impossible_session_details_are_refused_and_nothing_is_saved(records, photos, kwargs, message):
-    p = _patient(records)
+def test_impossible_session_details_are_refused_and_nothing_is_saved(me, records, photos, kwargs, message):
+    p = _patient(records, me)
     with pytest.raises(RecordError, match=message):
-        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))], **kwargs)
+        records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))], **kwargs)
     assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
 
 
-def test_photos_need_the_patients_consent(records, photos):
-    p = records.create_patient(name="No Consent")
+def test_photos_need_the_patients_consent(me, records, photos):
+    p = records.create_patient(me, name="No Consent")
     with pytest.raises(RecordError, match="has not consented to photography"):
-        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))])
-    records.add_session(p.id, started_at=WHEN)  # a visit without photos is fine
+        records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))])
+    records.add_session(me, p.id, started_at=WHEN)  # a visit without photos is fine
     assert _counts(records)["photos"] == 0
 
 
@@ -231,45 +234,45 @@ def test_photos_need_the_patients_consent(records, photos):
     (["front", "front"], "two photos of the front view"),
     (["front", "upside down"], "unknown view 'upside down'"),
 ])
-def test_views_are_checked(records, photos, views, message):
-    p = _patient(records)
+def test_views_are_checked(me, records, photos, views, message):
+    p = _patient(records, me)
     with pytest.raises(RecordError, match=message):
-        records.add_session(p.id, started_at=WHEN,
+        records.add_session(me, p.id, started_at=WHEN,
                             photos=[PhotoUpload(photos(i), v) for i, v in enumerate(views)])
     assert _counts(records)["sessions"] == 0
 
 
-def test_a_new_photo_is_checked_against_the_stored_baseline_report(records, demo_front):
-    p = _patient(records)
-    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+def test_a_new_photo_is_checked_against_the_stored_baseline_report(me, records, demo_front):
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
     later = load_image(demo_front["session3_front"])
     warm = np.clip(later * np.array([1.0, 0.82, 0.6]), 0, 255).astype(np.uint8)  # under a warm lamp
-    prepared = records.prepare_photo(p.id, PhotoUpload(_jpeg(warm)))
+    prepared = records.prepare_photo(me, p.id, PhotoUpload(_jpeg(warm)))
     expected = assess(load_image(_jpeg(warm)), load_image(demo_front["session1_front"]))
     assert prepared.quality.to_dict() == expected.to_dict()  # same verdict as measuring the baseline again
     assert "colour_cast" in [i.code for i in prepared.quality.issues]
     assert _counts(records)["photos"] == 1  # checking saves nothing
 
 
-def test_close_ups_are_named_views(records, photos):
-    p = _patient(records)
-    s = records.add_session(p.id, started_at=WHEN, photos=[
+def test_close_ups_are_named_views(me, records, photos):
+    p = _patient(records, me)
+    s = records.add_session(me, p.id, started_at=WHEN, photos=[
         PhotoUpload(photos(1), "close-up: Left cheek"), PhotoUpload(photos(2), "left")])
     assert sorted(ph.view for ph in s.photos) == ["close-up: left cheek", "left"]
-    assert records.views(p.id) == ["left", "close-up: left cheek"]
+    assert records.views(me, p.id) == ["left", "close-up: left cheek"]
 
 
-def test_a_corrupt_photo_saves_nothing_of_the_visit(records, photos):
-    p = _patient(records)
+def test_a_corrupt_photo_saves_nothing_of_the_visit(me, records, photos):
+    p = _patient(records, me)
     broken = photos(2)[:4000]  # cut off mid-transfer
     with pytest.raises(RecordError, match=r"IMG_2\.jpg: .*(truncated|damaged|incomplete)"):
-        records.add_session(p.id, started_at=WHEN, photos=[
+        records.add_session(me, p.id, started_at=WHEN, photos=[
             PhotoUpload(photos(1), "front"), PhotoUpload(broken, "left", "IMG_2.jpg")])
     assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
 
 
-def test_a_full_disk_mid_upload_saves_nothing(records, photos, monkeypatch):
-    p = _patient(records)
+def test_a_full_disk_mid_upload_saves_nothing(me, records, photos, monkeypatch):
+    p = _patient(records, me)
     real_put, calls = records.store.put, []
 
     def put(data):
@@ -280,13 +283,13 @@ def test_a_full_disk_mid_upload_saves_nothing(records, photos, monkeypatch):
 
     monkeypatch.setattr(records.store, "put", put)
     with pytest.raises(OSError, match="No space left"):
-        records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front"),
+        records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front"),
                                                             PhotoUpload(photos(2), "left")])
     assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
 
 
-def test_a_failing_commit_removes_the_photos_it_had_stored(records, photos):
-    p = _patient(records)
+def test_a_failing_commit_removes_the_photos_it_had_stored(me, records, photos):
+    p = _patient(records, me)
 
     def fail(session):
         raise RuntimeError("database went away")
@@ -294,48 +297,49 @@ def test_a_failing_commit_removes_the_photos_it_had_stored(records, photos):
     event.listen(DbSession, "before_commit", fail)
     try:
         with pytest.raises(RuntimeError, match="database went away"):
-            records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
+            records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
     finally:
         event.remove(DbSession, "before_commit", fail)
     assert _counts(records) == {"patients": 1, "sessions": 0, "photos": 0, "analyses": 0, "blobs": 0}
 
 
-def test_a_failed_upload_keeps_a_photo_another_record_uses(records, photos):
-    a, b = _patient(records, "A"), _patient(records, "B")
-    kept = records.add_session(a.id, started_at=WHEN, photos=[PhotoUpload(photos(1))]).photos[0]
+def test_a_failed_upload_keeps_a_photo_another_record_uses(me, records, photos):
+    a, b = _patient(records, me, "A"), _patient(records, me, "B")
+    kept = records.add_session(me, a.id, started_at=WHEN, photos=[PhotoUpload(photos(1))]).photos[0]
     with pytest.raises(RecordError):
-        records.add_session(b.id, started_at=WHEN,
+        records.add_session(me, b.id, started_at=WHEN,
                             photos=[PhotoUpload(photos(1)), PhotoUpload(b"junk", "left")])
     assert records.store.exists(kept.sha256)
 
 
-def test_adding_photos_to_a_visit_refuses_a_view_it_has(records, photos):
-    p = _patient(records)
-    s = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
-    s = records.add_photos(s.id, [PhotoUpload(photos(2), "right")])
+def test_adding_photos_to_a_visit_refuses_a_view_it_has(me, records, photos):
+    p = _patient(records, me)
+    s = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1), "front")])
+    s = records.add_photos(me, s.id, [PhotoUpload(photos(2), "right")])
     assert sorted(ph.view for ph in s.photos) == ["front", "right"]
     with pytest.raises(RecordError, match="already has a front photo"):
-        records.add_photos(s.id, [PhotoUpload(photos(3), "front")])
+        records.add_photos(me, s.id, [PhotoUpload(photos(3), "front")])
     assert _counts(records)["photos"] == 2
 
 
 _CRASH = textwrap.dedent("""
     import datetime as dt, os, sys
     from pathlib import Path
-    from analyzer.records import PhotoUpload, Records, Settings
+    from analyzer.records import Actor, PhotoUpload, Records, Settings
     from analyzer.records import repository
 
     records = Records.open(Settings(Path(sys.argv[1]), sys.argv[2]))
-    def die(self):  # the process is killed after the photo is written, before the visit is committed
+    def die(self, actor):  # the process is killed after the photo is written, before the visit is committed
         os._exit(9)
     repository.Records._write = die
-    records.add_session(int(sys.argv[3]), started_at=dt.datetime(2026, 1, 1),
+    records.add_session(Actor.system("tests"), int(sys.argv[3]), started_at=dt.datetime(2026, 1, 1),
                         photos=[PhotoUpload(Path(sys.argv[4]).read_bytes())])
 """)
 
 
-def test_a_process_killed_mid_upload_leaves_the_records_as_they_were(records, database_url, tmp_path, photos):
-    p = _patient(records)
+def test_a_process_killed_mid_upload_leaves_the_records_as_they_were(me, records, database_url, tmp_path,
+                                                                     photos):
+    p = _patient(records, me)
     upload = tmp_path / "upload.jpg"
     upload.write_bytes(photos(1))
     done = subprocess.run([sys.executable, "-c", _CRASH, str(tmp_path / "data"), database_url, str(p.id),
@@ -344,7 +348,7 @@ def test_a_process_killed_mid_upload_leaves_the_records_as_they_were(records, da
     counts = _counts(records)
     assert counts["sessions"] == counts["photos"] == 0
     assert counts["blobs"] == 1  # the blob it wrote: nothing refers to it
-    assert records.sweep_orphans(older_than_s=0) == 1
+    assert records.sweep_orphans(SYSTEM, older_than_s=0) == 1
     assert _counts(records)["blobs"] == 0
     assert records.store.temporary_files() == []
 
@@ -387,38 +391,39 @@ def counted_runs(monkeypatch):
     return calls
 
 
-def test_analyses_are_computed_once_and_again_only_when_their_key_changes(records, demo_front, counted_runs,
+def test_analyses_are_computed_once_and_again_only_when_their_key_changes(me, records, demo_front,
+                                                                          counted_runs,
                                                                           monkeypatch):
-    p = _patient(records)
-    s1 = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
-    s3 = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=60),
+    p = _patient(records, me)
+    s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s3 = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=60),
                              photos=[PhotoUpload(demo_front["session3_front"])])
     follow_up = s3.photos[0].id
-    first = records.analyze(follow_up)
+    first = records.analyze(me, follow_up)
     assert (first.status, first.baseline_id, counted_runs) == ("measured", s1.photos[0].id, [False])
-    assert records.analyze(follow_up) == first and len(counted_runs) == 1  # cached
+    assert records.analyze(me, follow_up) == first and len(counted_runs) == 1  # cached
     assert records.store.exists(first.aligned_sha256)
-    aligned = records.image(first.aligned_sha256)
+    aligned = records.image(me, first.aligned_sha256)
     assert aligned.shape == load_image(demo_front["session1_front"]).shape  # in the baseline's frame
 
     # an earlier visit becomes the baseline: the analysis is recomputed against it
-    s0 = records.add_session(p.id, started_at=WHEN - dt.timedelta(days=30),
+    s0 = records.add_session(me, p.id, started_at=WHEN - dt.timedelta(days=30),
                              photos=[PhotoUpload(demo_front["session5_front"])])
-    again = records.analyze(follow_up)
+    again = records.analyze(me, follow_up)
     assert again.baseline_id == s0.photos[0].id and len(counted_runs) == 2
 
     # a new algorithm version recomputes too
     # (by module: the attribute ``analyzer.compare`` is the function)
     monkeypatch.setattr(sys.modules["analyzer.compare"], "ALGORITHM_VERSION", "test-next")
-    newer = records.analyze(follow_up)
+    newer = records.analyze(me, follow_up)
     assert newer.algorithm_version == "test-next" and len(counted_runs) == 3
     assert _counts(records)["analyses"] == 3
 
 
-def test_a_crashing_analysis_saves_nothing(records, demo_front, monkeypatch):
-    p = _patient(records)
-    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
-    s = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=1),
+def test_a_crashing_analysis_saves_nothing(me, records, demo_front, monkeypatch):
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=1),
                             photos=[PhotoUpload(demo_front["session3_front"])])
     before = _counts(records)
 
@@ -427,46 +432,46 @@ def test_a_crashing_analysis_saves_nothing(records, demo_front, monkeypatch):
 
     monkeypatch.setattr(analysis_module, "run", boom)
     with pytest.raises(MemoryError):
-        records.analyze(s.photos[0].id)
+        records.analyze(me, s.photos[0].id)
     assert _counts(records) == before
     monkeypatch.undo()
 
     real_put = records.store.put
     monkeypatch.setattr(records.store, "put", lambda data: (_ for _ in ()).throw(OSError(28, "disk full")))
     with pytest.raises(OSError, match="disk full"):
-        records.analyze(s.photos[0].id)  # the aligned image cannot be stored
+        records.analyze(me, s.photos[0].id)  # the aligned image cannot be stored
     assert _counts(records) == before
     monkeypatch.setattr(records.store, "put", real_put)
 
 
-def test_timeline_shows_each_visit_with_metrics_and_change(records, demo_front):
-    p = _patient(records)
-    records.add_session(p.id, started_at=WHEN, needle_depth_mm=1.0,
+def test_timeline_shows_each_visit_with_metrics_and_change(me, records, demo_front):
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, needle_depth_mm=1.0,
                         photos=[PhotoUpload(demo_front["session1_front"])])
-    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=28), needle_depth_mm=1.5)
-    s3 = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=56), needle_depth_mm=1.5,
+    records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=28), needle_depth_mm=1.5)
+    s3 = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=56), needle_depth_mm=1.5,
                              photos=[PhotoUpload(demo_front["session5_front"])])
-    t = records.timeline(p.id, "front")
+    t = records.timeline(me, p.id, "front")
     assert [pt.status for pt in t.points] == ["pending", "no_photo", "pending"]  # never computes
     summary = reanalyze(records, workers=2, progress=False)
     assert (summary.counts["measured"], summary.failures) == (2, [])
-    t = records.timeline(p.id, "front")
+    t = records.timeline(me, p.id, "front")
     base, gap, last = t.points
     assert [pt.status for pt in t.points] == ["measured", "no_photo", "measured"]
     assert (t.baseline_id, last.photo_id) == (base.photo_id, s3.photos[0].id)
     assert gap.session.needle_depth_mm == 1.5
     key = "redness.erythema_index"
     assert base.values[key] > 0 and base.delta == {}
-    before = records.analysis(last.photo_id).result["before"]
+    before = records.analysis(me, last.photo_id).result["before"]
     assert last.delta[key] == pytest.approx(last.values[key] - before[key])
     assert set(last.significant) == set(last.delta)
-    assert records.pending_analyses() == []
+    assert records.pending_analyses(SYSTEM) == []
 
 
-def test_reanalyze_command_works_through_the_settings(records, database_url, tmp_path, demo_front, capsys,
+def test_reanalyze_command_works_through_the_settings(me, records, database_url, tmp_path, demo_front, capsys,
                                                       monkeypatch):
-    p = _patient(records)
-    records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
     monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ANALYZER_DATABASE_URL", database_url)
     from analyzer.cli import main
@@ -480,17 +485,17 @@ def test_reanalyze_command_works_through_the_settings(records, database_url, tmp
 
 # --- export and erasure ------------------------------------------------------------------------
 
-def test_export_holds_the_whole_record(records, demo_front):
-    p = _patient(records)
-    other = _patient(records, "Someone Else")
-    s1 = records.add_session(p.id, started_at=WHEN, notes="first visit",
+def test_export_holds_the_whole_record(me, records, demo_front):
+    p = _patient(records, me)
+    other = _patient(records, me, "Someone Else")
+    s1 = records.add_session(me, p.id, started_at=WHEN, notes="first visit",
                              photos=[PhotoUpload(demo_front["session1_front"])])
-    records.add_session(p.id, started_at=WHEN + dt.timedelta(days=30),
+    records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=30),
                         photos=[PhotoUpload(demo_front["session3_front"])])
-    records.add_session(other.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
+    records.add_session(me, other.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
     reanalyze(records, workers=1, progress=False)
     buf = io.BytesIO()
-    export_patient(records, p.id, buf)
+    export_patient(records, me, p.id, buf)
     z = zipfile.ZipFile(buf)
     names = sorted(z.namelist())
     assert names == ["README.txt", "metrics.csv", f"photos/2026-03-02_{s1.id}_front.png",
@@ -506,55 +511,60 @@ def test_export_holds_the_whole_record(records, demo_front):
     assert rows[0].startswith("session_date,session_id,view,zone,metric")
     follow = [r for r in rows if r.startswith("2026-04-01") and ",all,redness.erythema_index," in r]
     assert len(follow) == 1 and follow[0].split(",")[-1] in ("yes", "no")
-    assert records.audit(p.id)[-1]["action"] == "export"
+    assert records.audit(me, patient_id=p.id)[0].action == "export"
 
 
-def test_erasing_a_patient_removes_their_photos_and_nothing_else(records, demo_front):
-    a, b = _patient(records, "A"), _patient(records, "B")
-    records.add_session(a.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
-    records.add_session(a.id, started_at=WHEN + dt.timedelta(days=9),
+def test_erasing_a_patient_removes_their_photos_and_nothing_else(me, records, demo_front):
+    a, b = _patient(records, me, "A"), _patient(records, me, "B")
+    records.add_session(me, a.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    records.add_session(me, a.id, started_at=WHEN + dt.timedelta(days=9),
                         photos=[PhotoUpload(demo_front["session3_front"])])
-    kept = records.add_session(b.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
+    kept = records.add_session(me, b.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session5_front"])])
     reanalyze(records, workers=1, progress=False)
-    with DbSession(records.engine) as s, s.begin():
-        s.add(User(username="a-login", role="patient", patient_id=a.id))
+    signed_in = records.redeem_invite(records.invite(me, patient_id=a.id).code, username="a-login",
+                                      password="a's password")
+    records.invite(me, patient_id=a.id)  # a pending one too
     assert _counts(records)["blobs"] == 7  # three photos; the aligned view and three change maps
-    records.delete_patient(a.id)
+    records.delete_patient(me, a.id)
     assert list(records.store.keys()) == [kept.photos[0].sha256]
     counts = _counts(records)
     assert (counts["patients"], counts["sessions"], counts["photos"], counts["analyses"]) == (1, 1, 1, 1)
     with DbSession(records.engine) as s:
-        assert s.scalar(select(func.count()).select_from(User)) == 0
+        assert s.scalar(select(func.count()).select_from(User)) == 1  # the admin
+        assert s.scalar(select(func.count()).select_from(Invite)) == 0
         erased = s.scalars(select(AuditEvent).where(AuditEvent.action == "erase")).one()
     assert erased.patient_id == a.id  # the audit trail keeps that it happened
     with pytest.raises(NotFound):
-        records.timeline(a.id)
+        records.timeline(me, a.id)
+    with pytest.raises(SignInRefused):  # their account went with them
+        records.timeline(signed_in, a.id)
 
 
 def test_a_copied_data_folder_is_a_complete_backup(tmp_path, demo_front):
     live = Settings(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'analyzer.sqlite3'}")
     records = Records.open(live)
-    p = _patient(records)
-    b = records.add_session(p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
-    s = records.add_session(p.id, started_at=WHEN + dt.timedelta(days=30),
+    me = records.set_up(clinic_name="C", username="admin", password="admin password 1")
+    p = _patient(records, me)
+    b = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=30),
                             photos=[PhotoUpload(demo_front["session3_front"])])
-    records.analyze(b.photos[0].id)
-    records.analyze(s.photos[0].id)
-    timeline = records.timeline(p.id)
+    records.analyze(me, b.photos[0].id)
+    records.analyze(me, s.photos[0].id)
+    timeline = records.timeline(me, p.id)
     records.close()  # "stop the dashboard"
     shutil.copytree(tmp_path / "data", tmp_path / "restored")
     restored = Records.open(Settings(tmp_path / "restored",
                                      f"sqlite:///{tmp_path / 'restored' / 'analyzer.sqlite3'}"))
-    assert restored.timeline(p.id) == timeline
-    assert np.array_equal(restored.image(s.photos[0].sha256), load_image(demo_front["session3_front"]))
-    assert restored.pending_analyses() == []
+    assert restored.timeline(me, p.id) == timeline
+    assert np.array_equal(restored.image(me, s.photos[0].sha256), load_image(demo_front["session3_front"]))
+    assert restored.pending_analyses(SYSTEM) == []
     restored.close()
 
 
 # --- two practitioners at once -------------------------------------------------------------------
 
-def test_concurrent_uploads_lose_nothing(records, photos):
-    patients = [_patient(records, f"P{i}") for i in range(2)]
+def test_concurrent_uploads_lose_nothing(me, records, photos):
+    patients = [_patient(records, me, f"P{i}") for i in range(2)]
     errors = []
 
     def practitioner(k: int) -> None:
@@ -562,7 +572,7 @@ def test_concurrent_uploads_lose_nothing(records, photos):
             for j in range(5):
                 i = k * 5 + j
                 pair = [PhotoUpload(photos(i), "front"), PhotoUpload(photos(100 + i), "left")]
-                records.add_session(patients[k % 2].id, started_at=WHEN + dt.timedelta(days=i), photos=pair)
+                records.add_session(me, patients[k % 2].id, started_at=WHEN + dt.timedelta(days=i), photos=pair)
         except Exception as err:  # noqa: BLE001 -- reported below
             errors.append(err)
 
@@ -573,7 +583,7 @@ def test_concurrent_uploads_lose_nothing(records, photos):
         t.join()
     assert errors == []
     assert _counts(records) == {"patients": 2, "sessions": 20, "photos": 40, "analyses": 0, "blobs": 40}
-    assert sum(len(records.sessions(p.id)) for p in patients) == 20
+    assert sum(len(records.sessions(me, p.id)) for p in patients) == 20
 
 
 def test_tables_exist_on_both_databases(records):

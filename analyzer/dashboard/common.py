@@ -1,7 +1,8 @@
-"""What every page shares: the records, the chosen patient, images, numbers in words.
+"""What every page shares: the records, who is signed in, the chosen patient, images, numbers in words.
 
 Pages never compute metrics: they read cached analyses from the records and
-only ask for new ones when a practitioner saves photos.
+only ask for new ones when a practitioner saves photos. Every records call
+names the signed-in user (:func:`me`); the records refuse what they may not see.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import numpy as np
 import streamlit as st
 
 from analyzer.metrics import info
-from analyzer.records import PatientRecord, Records, SessionRecord
-from analyzer.records.demo import DEMO_NAME
+from analyzer.records import Actor, PatientRecord, Records, SessionRecord
 
 VIEW_LABELS = {"front": "Front", "left": "Left side", "right": "Right side"}
 
@@ -25,10 +25,19 @@ def records() -> Records:
     return Records.open()
 
 
+def me() -> Actor:
+    """The signed-in user (app.py lets no page run without one)."""
+    return st.session_state["actor"]
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def preview(sha: str, max_side: int = 1100) -> np.ndarray:
-    """A stored image (content-addressed: never changes) at most ``max_side`` px, RGB uint8."""
-    image = records().image(sha)
+def preview(actor: Actor, sha: str, max_side: int = 1100) -> np.ndarray:
+    """A stored image (content-addressed: never changes) at most ``max_side`` px, RGB uint8.
+
+    Cached per signed-in user (``actor`` is part of the key), so one user's
+    cache entry never serves another; the records check the first access.
+    """
+    image = records().image(actor, sha)
     scale = max_side / max(image.shape[:2])
     if scale >= 1.0:
         return image
@@ -59,7 +68,7 @@ def fmt(key: str, value: float | None, *, signed: bool = False) -> str:
 def chosen_patient(*, hint: bool = True) -> PatientRecord | None:
     """The patient picked in the sidebar (kept across pages), or None (with a hint on the page)."""
     r = records()
-    everyone = r.find_patients(limit=10_000)
+    everyone = r.find_patients(me(), limit=10_000)
     if not everyone:
         if hint:
             st.info("No patients yet: add one on the **Patients** page.")
@@ -70,9 +79,7 @@ def chosen_patient(*, hint: bool = True) -> PatientRecord | None:
     names = {p.id: p.name + (f" ({p.birth_year})" if p.birth_year else "") for p in everyone}
     with st.sidebar:
         picked = st.selectbox("Patient", ids, format_func=names.get, key="patient_id")
-        if names[picked].startswith(DEMO_NAME):
-            st.caption("DEMO · a synthetic patient built from a public-domain photo, not a real person.")
-    return r.patient(picked)
+    return r.patient(me(), picked)
 
 
 def reveal(before: np.ndarray, after: np.ndarray, split_pct: int) -> np.ndarray:
@@ -90,8 +97,32 @@ def patient_with_photos() -> tuple[PatientRecord, list[str]]:
     patient = chosen_patient()
     if patient is None:
         st.stop()
-    views = records().views(patient.id)
+    views = records().views(me(), patient.id)
     if not views:
         st.info(f"No photos of {patient.name} yet: add them on the **New session** page.")
         st.stop()
     return patient, views
+
+
+def invite_panel(key: str, make, invites, r: Records) -> None:
+    """Make an invite (``make()`` returns an :class:`~analyzer.records.Invitation`), show its code once,
+    and list the pending ones with a button to revoke each."""
+    if st.button("Create an invite code", key=f"invite_{key}"):
+        st.session_state[f"new_invite_{key}"] = make()
+        st.rerun()
+    made = st.session_state.pop(f"new_invite_{key}", None)
+    if made is not None:
+        link = f"{(st.context.url or '').split('?')[0]}?invite={made.code}"
+        st.success(f"Invite code (shown only now, valid until {made.invite.expires_at:%d %b %Y %H:%M} UTC, "
+                   "usable once):")
+        st.code(made.code, language=None)
+        st.caption("Or send this link, which fills the code in:")
+        st.code(link, language=None)
+    pending = [i for i in invites if i.status == "pending"]
+    for invite in pending:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(f"Pending {invite.role} invite made {invite.created_at:%d %b %Y %H:%M} UTC, "
+                   f"expires {invite.expires_at:%d %b %Y}")
+        if c2.button("Revoke", key=f"revoke_{key}_{invite.id}"):
+            r.revoke_invite(me(), invite.id)
+            st.rerun()

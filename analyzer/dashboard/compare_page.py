@@ -8,6 +8,7 @@ import streamlit as st
 from analyzer.change_maps import FAMILIES
 from analyzer.dashboard.common import (
     fmt,
+    me,
     patient_with_photos,
     preview,
     records,
@@ -23,7 +24,7 @@ patient, views = patient_with_photos()
 r = records()
 
 view = st.selectbox("View", views, format_func=view_label, key="compare_view")
-sessions = [s for s in r.sessions(patient.id) if s.photo(view) is not None]
+sessions = [s for s in r.sessions(me(), patient.id) if s.photo(view) is not None]
 labels = {s.id: session_label(s) for s in sessions}
 ids = [s.id for s in sessions]
 c1, c2 = st.columns(2)
@@ -40,21 +41,21 @@ if before.id == after.id:
 
 def _analysis_or_offer(photo):
     """The cached analysis, or None after offering to measure it now (never measured on page load)."""
-    a = r.analysis(photo.id)
+    a = r.analysis(me(), photo.id)
     if a is None:
         st.warning("This photo has not been measured yet.")
         if st.button("Measure it now", key=f"measure_{photo.id}"):
             with st.spinner("Aligning and measuring…"):
-                a = r.analyze(photo.id)
+                a = r.analyze(me(), photo.id)
     return a
 
 
 def _in_baseline_frame(photo, analysis) -> np.ndarray | None:
     if photo.id == baseline.id:
-        return preview(photo.sha256)
+        return preview(me(), photo.sha256)
     if analysis is None or analysis.aligned_sha256 is None:
         return None
-    return preview(analysis.aligned_sha256)
+    return preview(me(), analysis.aligned_sha256)
 
 
 a_before = None if before.id == baseline.id else _analysis_or_offer(before)
@@ -68,8 +69,8 @@ img_before = _in_baseline_frame(before, a_before)
 img_after = _in_baseline_frame(after, a_after)
 if img_before is None or img_after is None:
     c1, c2 = st.columns(2)
-    c1.image(preview(before.sha256), caption=f"{labels[before_id]} (as taken)", width="stretch")
-    c2.image(preview(after.sha256), caption=f"{labels[after_id]} (as taken)", width="stretch")
+    c1.image(preview(me(), before.sha256), caption=f"{labels[before_id]} (as taken)", width="stretch")
+    c2.image(preview(me(), after.sha256), caption=f"{labels[after_id]} (as taken)", width="stretch")
     st.stop()
 
 scores = [a.result["alignment"]["score"] for a in (a_before, a_after) if a is not None]
@@ -101,7 +102,7 @@ with right:
             fam = FAMILIES[kind]
             with tab:
                 if kind in a_after.images:
-                    st.image(preview(a_after.images[kind]), width="stretch",
+                    st.image(preview(me(), a_after.images[kind]), width="stretch",
                              caption=f"{labels[after_id]} vs the baseline, {fam.label.lower()}: red where it "
                                      f"rose, blue where it fell (from {fam.shown_from:g} {fam.unit}, full "
                                      f"colour at {fam.full:g}); dimmed: not compared.")

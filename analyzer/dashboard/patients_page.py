@@ -1,4 +1,5 @@
-"""Patients: find one, add one, edit the chosen one (details, contraindications, consent)."""
+"""Patients: find one, add one, edit the chosen one (details, contraindications, consent), and invite
+them to see their own progress (the patient portal)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import datetime as dt
 
 import streamlit as st
 
-from analyzer.dashboard.common import chosen_patient, records
+from analyzer.dashboard.common import chosen_patient, invite_panel, me, records
 from analyzer.records import PatientRecord, RecordError
-from analyzer.records.links import patient_token, secret_key
 
 ROMAN = ["I", "II", "III", "IV", "V", "VI"]
 
@@ -16,7 +16,7 @@ st.title("Patients")
 r = records()
 
 query = st.text_input("Search by name", key="patient_search", placeholder="Part of a name, any case")
-found = r.find_patients(query)
+found = r.find_patients(me(), query)
 _SHOWN = 50  # a plain table draws at once; the search narrows longer lists
 
 
@@ -26,7 +26,7 @@ def _open_chosen() -> None:
 
 
 if found:
-    st.table([{"Name": p.name, "Born": p.birth_year or "", "Visits": p.sessions,
+    st.table([{"Name": p.name, "Born": str(p.birth_year or ""), "Visits": p.sessions,
                "Last visit": p.last_visit.strftime("%Y-%m-%d") if p.last_visit else ""}
               for p in found[:_SHOWN]], hide_index=True)
     if len(found) > _SHOWN:
@@ -70,7 +70,7 @@ if st.toggle("Add a patient", key="show_add"):
     fields = _patient_form("new_patient", None)
 if fields is not None:
     try:
-        patient = r.create_patient(**fields)
+        patient = r.create_patient(me(), **fields)
     except RecordError as err:
         st.error(f"Not added: {err}.")
     else:
@@ -95,20 +95,31 @@ if patient is not None:
     st.page_link("analyzer/dashboard/session_page.py", label="Record a session",
                  icon=":material/add_a_photo:")
     c1, c2 = st.columns(2)
-    show_link = c1.toggle("Patient's own view (link)", key="show_link")
+    show_portal = c1.toggle("Patient's own access", key="show_portal")
     show_edit = c2.toggle("Edit details", key="show_edit")
-    if show_link:
-        token = patient_token(patient.id, secret_key(r.data_dir))
-        st.markdown(f"Give {patient.name} this link: it shows their own progress and nothing else.")
-        st.code(f"?patient={token}", language=None)
-        st.link_button("Open the patient's view", f"/?patient={token}")
-        st.caption("Add it to this dashboard's address. Deleting the data folder's secret_key revokes "
-                   "every link.")
+    if show_portal:
+        accounts = r.users(me(), patient_id=patient.id)
+        if accounts:
+            account = accounts[0]
+            state = "disabled" if account.disabled else "active"
+            last = f"{account.last_login_at:%d %b %Y}" if account.last_login_at else "never"
+            st.markdown(f"{patient.name} has an account, **{account.username}** ({state}; "
+                        f"last sign-in {last}). They see their own progress and nothing else. "
+                        "A new invite sets a new password.")
+            if st.button("Enable the account" if account.disabled else "Disable the account",
+                         key="toggle_patient_account"):
+                r.set_disabled(me(), account.id, not account.disabled)
+                st.rerun()
+        else:
+            st.markdown(f"Invite {patient.name} to see their own progress: give them a one-time code. "
+                        "They choose their username and password; the code then stops working.")
+        invite_panel(f"patient_{patient.id}", lambda: r.invite(me(), patient_id=patient.id),
+                     r.invites(me(), patient_id=patient.id), r)
     if show_edit:
         fields = _patient_form(f"edit_{patient.id}", patient)
         if fields is not None:
             try:
-                r.update_patient(patient.id, **fields)
+                r.update_patient(me(), patient.id, **fields)
             except RecordError as err:
                 st.error(f"Not saved: {err}.")
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzer.dashboard.charts import change_rows, metric_chart, recovery, recovery_chart
-from analyzer.dashboard.common import patient_with_photos, records, view_label
+from analyzer.dashboard.common import me, patient_with_photos, records, view_label
 from analyzer.metrics import METRICS
 from analyzer.skin import ZONES
 
@@ -21,7 +21,7 @@ zone = c3.selectbox("Zone", ["whole skin", *ZONES], key="progress_zone",
                     format_func=lambda z: z.replace("_", " ").capitalize())
 key = metric if zone == "whole skin" else f"zone.{zone}.{metric}"
 
-timeline = r.timeline(patient.id, view)
+timeline = r.timeline(me(), patient.id, view)
 pending = [p for p in timeline.points if p.status == "pending"]
 if pending:
     st.warning(f"{len(pending)} photo(s) of this view are not measured yet.")
@@ -29,7 +29,7 @@ if pending:
         bar = st.progress(0.0, text="Measuring…")
         for i, p in enumerate(pending):
             bar.progress(i / len(pending), text=f"Measuring the photo of {p.session.started_at:%d %b %Y}…")
-            r.analyze(p.photo_id)
+            r.analyze(me(), p.photo_id)
         bar.empty()
         st.rerun()
 for p in timeline.points:

@@ -7,7 +7,7 @@ import io
 import streamlit as st
 
 from analyzer.dashboard.charts import plain_summary
-from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.dashboard.common import chosen_patient, me, records, view_label
 from analyzer.records import export_patient, metrics_csv
 from analyzer.records.analysis import version
 from analyzer.report import patient_report
@@ -18,27 +18,28 @@ if patient is None:
     st.stop()
 r = records()
 slug = "".join(ch if ch.isalnum() else "-" for ch in patient.name.lower()).strip("-")
-views = r.views(patient.id)
+views = r.views(me(), patient.id)
 
 st.subheader("For the patient (PDF)")
 if not views:
     st.info(f"No photos of {patient.name} yet.")
 else:
     view = st.selectbox("Photos and charts of", views, format_func=view_label, key="report_view")
-    timeline = r.timeline(patient.id, view)
+    timeline = r.timeline(me(), patient.id, view)
     lines = plain_summary(timeline)
     for line in lines:
         st.markdown(f"- {line}")
     if st.button("Make the PDF", key="make_pdf"):
         latest = next((p for p in reversed(timeline.points)
                        if p.status == "measured" and p.photo_id != timeline.baseline_id), None)
-        first = r.image(r.photo(timeline.baseline_id).sha256)
+        first = r.image(me(), r.photo(me(), timeline.baseline_id).sha256)
         aligned = None
         if latest is not None:
-            sha = r.analysis(latest.photo_id).aligned_sha256
-            aligned = r.image(sha) if sha else None
+            sha = r.analysis(me(), latest.photo_id).aligned_sha256
+            aligned = r.image(me(), sha) if sha else None
         with st.spinner("Drawing the report…"):
             pdf = patient_report(patient, timeline, first, aligned, lines, version=version())
+        r.log(me(), "report", patient.id, view=view)
         st.session_state["report_pdf"] = (patient.id, pdf)
     made = st.session_state.get("report_pdf")
     if made and made[0] == patient.id:
@@ -46,8 +47,8 @@ else:
                            mime="application/pdf", key="download_pdf", type="primary")
 
 st.subheader("Measurements (CSV)")
-st.download_button("Download the measurements", metrics_csv(r, patient.id), file_name=f"metrics-{slug}.csv",
-                   mime="text/csv", key="download_csv")
+st.download_button("Download the measurements", metrics_csv(r, me(), patient.id),
+                   file_name=f"metrics-{slug}.csv", mime="text/csv", key="download_csv")
 st.caption("One row per visit, view, zone and measure: value, change since the first visit, "
            "beyond noise or not.")
 
@@ -55,7 +56,7 @@ st.subheader("The whole record (right of access)")
 if st.button("Prepare the ZIP", key="make_zip"):
     buf = io.BytesIO()
     with st.spinner("Packing photos and measurements…"):
-        export_patient(r, patient.id, buf)
+        export_patient(r, me(), patient.id, buf)
     st.session_state["record_zip"] = (patient.id, buf.getvalue())
 made = st.session_state.get("record_zip")
 if made and made[0] == patient.id:

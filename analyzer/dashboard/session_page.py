@@ -7,7 +7,7 @@ import re
 
 import streamlit as st
 
-from analyzer.dashboard.common import chosen_patient, records, view_label
+from analyzer.dashboard.common import chosen_patient, me, records, view_label
 from analyzer.records import PhotoUpload, RecordError
 
 TREATMENTS = ["microneedling", "RF microneedling", "follow-up photos", "review"]
@@ -79,8 +79,8 @@ for upload in uploads or []:
         if cache_key not in checked:
             try:
                 with st.spinner(f"Checking {upload.name}…"):
-                    checked[cache_key] = r.prepare_photo(patient.id, PhotoUpload(upload.getvalue(), view,
-                                                                                  upload.name))
+                    upload_ = PhotoUpload(upload.getvalue(), view, upload.name)
+                    checked[cache_key] = r.prepare_photo(me(), patient.id, upload_)
             except RecordError as err:
                 checked[cache_key] = err
         result = checked[cache_key]
@@ -104,9 +104,10 @@ if st.button("Save session", type="primary", disabled=bool(doubled), key="save_s
     started = dt.datetime.combine(day, time_of_day)
     try:
         session = r.add_session(
-            patient.id, started_at=started, treatment=treatment, device=device, needle_depth_mm=depth or None,
-            zones=zones, products=[p.strip() for p in products.split(",") if p.strip()], notes=notes,
-            glogau=glogau, goodman_baron=goodman, photos=ready)
+            me(), patient.id, started_at=started, treatment=treatment, device=device,
+            needle_depth_mm=depth or None, zones=zones,
+            products=[p.strip() for p in products.split(",") if p.strip()], notes=notes, glogau=glogau,
+            goodman_baron=goodman, photos=ready)
     except RecordError as err:
         st.error(f"Nothing was saved: {err}.")
         st.stop()
@@ -119,7 +120,7 @@ if st.button("Save session", type="primary", disabled=bool(doubled), key="save_s
     for k, photo in enumerate(session.photos):
         bar.progress(k / len(session.photos), text=f"Measuring the {view_label(photo.view)} photo…")
         try:
-            a = r.analyze(photo.id)
+            a = r.analyze(me(), photo.id)
             if a.status == "measured":
                 outcome.append(f"{view_label(photo.view)}: measured.")
             else:

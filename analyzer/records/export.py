@@ -27,6 +27,7 @@ from dataclasses import asdict
 from typing import BinaryIO
 
 from analyzer.metrics import info
+from analyzer.records.access import Actor
 from analyzer.records.analysis import version
 from analyzer.records.repository import Records
 
@@ -47,14 +48,16 @@ Measurements: algorithm version {version}. Blank values could not be measured.
 """
 
 
-def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id: int | None = None) -> None:
+def export_patient(records: Records, actor: Actor, patient_id: int, out: BinaryIO) -> None:
     """Write ``patient_id``'s full record to ``out`` as a ZIP (see the module doc); logged as an audit event.
+
+    ``actor`` must be allowed to see the record (a patient may export their own).
 
     Only analyses already in the records are included (run
     ``python -m analyzer reanalyze`` first for an up-to-date export).
     """
-    patient = records.patient(patient_id)
-    sessions = records.sessions(patient_id)
+    patient = records.patient(actor, patient_id)
+    sessions = records.sessions(actor, patient_id)
     record = {"exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "algorithm_version": version(), "patient": asdict(patient), "sessions": []}
     rows = []
@@ -66,7 +69,7 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
                 name = f"photos/{session.started_at:%Y-%m-%d}_{session.id}_{_slug(photo.view)}.png"
                 z.writestr(zipfile.ZipInfo(name, date_time=session.started_at.timetuple()[:6]),
                            records.store.get(photo.sha256), compress_type=zipfile.ZIP_STORED)
-                a = records.analysis(photo.id)
+                a = records.analysis(actor, photo.id)
                 photo_entry = {**asdict(photo), "file": name, "analysis": None}
                 if a is not None:
                     photo_entry["analysis"] = {"status": a.status, "message": a.message,
@@ -80,15 +83,15 @@ def export_patient(records: Records, patient_id: int, out: BinaryIO, *, user_id:
         z.writestr("record.json", json.dumps(record, indent=2, default=_default, ensure_ascii=False))
         z.writestr("metrics.csv", _csv(rows))
         z.writestr("README.txt", _README.format(date=dt.date.today().isoformat(), version=version()))
-    records.log("export", patient_id=patient_id, user_id=user_id, detail={"sessions": len(sessions)})
+    records.log(actor, "export", patient_id, sessions=len(sessions))
 
 
-def metrics_csv(records: Records, patient_id: int) -> str:
+def metrics_csv(records: Records, actor: Actor, patient_id: int) -> str:
     """The patient's measurements as CSV (the ZIP's ``metrics.csv``): one row per visit, view and metric."""
     rows = []
-    for session in records.sessions(patient_id):
+    for session in records.sessions(actor, patient_id):
         for photo in session.photos:
-            a = records.analysis(photo.id)
+            a = records.analysis(actor, photo.id)
             if a is not None:
                 rows.extend(_metric_rows(session, photo.view, a))
     return _csv(rows)

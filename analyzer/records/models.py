@@ -1,4 +1,5 @@
-"""The records' tables (SQLAlchemy 2 ORM): Patient -> Session -> Photo -> Analysis; User, AuditEvent.
+"""The records' tables (SQLAlchemy 2 ORM): Clinic -> Patient -> Session -> Photo -> Analysis; who may
+see them: User, Invite, LoginSession, LoginThrottle; what was done: AuditEvent.
 
 Times: ``Session.started_at`` and ``Photo.captured_at`` are the clinic's wall
 clock, as entered or as the camera recorded it (naive); ``created_at`` and
@@ -27,7 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Analysis", "AuditEvent", "Base", "DerivedImage", "Patient", "Photo", "Session", "User", "utcnow"]
+__all__ = ["Analysis", "AuditEvent", "Base", "Clinic", "DerivedImage", "Invite", "LoginSession",
+           "LoginThrottle", "Patient", "Photo", "Session", "User", "utcnow"]
 
 # Named constraints, so migrations can refer to them on every database.
 _NAMING = {
@@ -49,8 +51,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict: JSON, list: JSON}
 
 
+class Clinic(Base):
+    """A clinic: its practitioners see its patients and no other clinic's. ``demo``: synthetic data only."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Patient(Base):
-    """A patient. ``name_key`` is the case-folded name that search matches."""
+    """A patient of one clinic. ``name_key`` is the case-folded name that search matches."""
 
     __tablename__ = "patients"
     __table_args__ = (
@@ -58,6 +71,7 @@ class Patient(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -177,18 +191,76 @@ class DerivedImage(Base):
 
 
 class User(Base):
-    """Someone who signs in: a practitioner, or a patient tied to their own record."""
+    """Someone who signs in: an admin or practitioner of a clinic, or a patient tied to their own record.
+
+    ``username_key`` is the case-folded name sign-in matches; ``password_hash`` is
+    argon2id (:mod:`analyzer.records.access`).
+    """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('practitioner', 'patient')", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'practitioner', 'patient')", name="role_known"),
+        CheckConstraint("(role = 'patient') = (patient_id IS NOT NULL)", name="patient_role_has_patient"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    username_key: Mapped[str] = mapped_column(String(80), unique=True)
     role: Mapped[str] = mapped_column(String(20))
-    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Invite(Base):
+    """A one-time, expiring, revocable code that creates an account (or sets a new password).
+
+    Only the code's SHA-256 is kept (``code_hash``); the code is shown once. A
+    patient invite names the patient; a practitioner or admin invite, the clinic.
+    """
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'practitioner', 'patient')", name="role_known"),
+        CheckConstraint("(role = 'patient') = (patient_id IS NOT NULL)", name="patient_role_has_patient"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LoginSession(Base):
+    """A signed-in browser session. ``id`` is random and lives only on the server; ended by sign-out,
+    inactivity or age (:class:`analyzer.records.access.Policy`)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per username (existing or not), and until when sign-in is refused."""
+
+    __tablename__ = "login_throttle"
+
+    username_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):
@@ -200,5 +272,6 @@ class AuditEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    action: Mapped[str] = mapped_column(String(40))  # create_patient, add_session, export, erase, ...
+    clinic_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(40))  # create_patient, add_session, view, denied, login, ...
     detail: Mapped[dict] = mapped_column(default=dict)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from analyzer.records.access import Actor
 from analyzer.records.analysis import Outcome, run
 from analyzer.records.repository import Records
 from analyzer.records.store import ImageStore
@@ -52,7 +53,8 @@ def reanalyze(records: Records, *, workers: int | None = None, everything: bool 
         Show a progress bar on standard error.
     """
     start = time.perf_counter()
-    todo = records.pending_analyses(all_versions=everything)
+    system = Actor.system("reanalyze")
+    todo = records.pending_analyses(system, all_versions=everything)
     summary = Summary()
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     bar = tqdm(total=len(todo), unit="photo", desc="analysing", disable=not progress, file=sys.stderr)
@@ -70,7 +72,7 @@ def reanalyze(records: Records, *, workers: int | None = None, everything: bool 
                 photo_id, baseline_id = running.pop(future)
                 try:
                     outcome = future.result()
-                    records.save_analysis(photo_id, baseline_id, outcome)
+                    records.save_analysis(system, photo_id, baseline_id, outcome)
                     summary.counts[outcome.status] += 1
                 except Exception as err:  # noqa: BLE001 -- one bad photo must not stop the archive
                     summary.counts["failed"] += 1

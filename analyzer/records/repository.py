@@ -11,6 +11,11 @@ image store (:mod:`analyzer.records.store`) and keeps them consistent:
   version): computed once, recomputed only when one of those changes.
 - **Erasure is complete.** Deleting a patient deletes their rows and then
   every blob no other record uses.
+- **Every call names who acts** (an :class:`~analyzer.records.access.Actor`,
+  first argument) and is refused (:class:`~analyzer.records.access.Forbidden`,
+  audited) when that user may not see or change the record; a signed-out
+  actor can do nothing (:class:`~analyzer.records.access.SignInRefused`).
+  Accounts, invites and the audit log: :mod:`analyzer.records.accounts`.
 
 Limitation: the "remove blobs of a failed upload" step is safe against other
 threads of this process (one lock); between processes sharing a store, an
@@ -37,9 +42,11 @@ from sqlalchemy.orm import defer, selectinload
 
 from analyzer.images import InvalidImage, load_image, load_photo, to_png_bytes
 from analyzer.quality import QualityReport, assess
+from analyzer.records import access, db
 from analyzer.records import analysis as _analysis
-from analyzer.records import db
-from analyzer.records.models import Analysis, AuditEvent, DerivedImage, Patient, Photo, Session
+from analyzer.records.access import Actor, NotFound, RecordError
+from analyzer.records.accounts import AccountsMixin
+from analyzer.records.models import Analysis, DerivedImage, Patient, Photo, Session
 from analyzer.records.settings import Settings
 from analyzer.records.store import FolderStore, ImageStore, sha256
 from analyzer.records.views import (
@@ -53,7 +60,7 @@ from analyzer.records.views import (
     TimelinePoint,
 )
 
-__all__ = ["NotFound", "PreparedPhoto", "RecordError", "Records"]
+__all__ = ["NotFound", "PhotoRefused", "PreparedPhoto", "RecordError", "Records"]
 
 VIEWS = ("front", "left", "right")
 _CLOSE_UP = re.compile(r"close-up: [\w' -]{1,40}")
@@ -61,12 +68,8 @@ _MAX_DEPTH_MM = 4.0  # deepest microneedling/RF needles are 3.5 mm
 _STORE_LOCK = threading.Lock()  # blob writes/removals and the commit that references them
 
 
-class RecordError(ValueError):
-    """A request the records cannot take; ``str(err)`` says why, for the practitioner."""
-
-
-class NotFound(RecordError, LookupError):
-    """No such patient, session or photo."""
+class PhotoRefused(RecordError, InvalidImage):
+    """An upload that is not a usable photo: an :class:`analyzer.InvalidImage` naming the file."""
 
 
 class PreparedPhoto:
@@ -82,7 +85,7 @@ class PreparedPhoto:
         try:
             loaded = load_photo(upload.data)
         except InvalidImage as err:
-            raise RecordError(f"{label}: {err}") from None
+            raise PhotoRefused(f"{label}: {err}") from None
         self.view = view
         self.quality = assess(loaded.image, baseline_quality)
         self.png = to_png_bytes(loaded.image)
@@ -95,8 +98,8 @@ class PreparedPhoto:
         self.captured_at = None if captured is None else captured.replace(tzinfo=None)  # camera's wall clock
 
 
-class Records:
-    """A clinic's records: patients, sessions, photos, analyses.
+class Records(AccountsMixin):
+    """A clinic's records: patients, sessions, photos, analyses; who may see them.
 
     Parameters
     ----------
@@ -104,76 +107,80 @@ class Records:
         From :func:`analyzer.records.db.connect` (migrated).
     store : ImageStore
         Where photo bytes live.
+    policy : analyzer.records.access.Policy, optional
+        Sign-in limits (idle time, lockout, invite lifetime).
 
     Use :meth:`open` to get one from the settings (environment).
     """
 
-    def __init__(self, engine: Engine, store: ImageStore, *, data_dir: Path | None = None) -> None:
+    def __init__(self, engine: Engine, store: ImageStore, *, data_dir: Path | None = None,
+                 policy: access.Policy | None = None) -> None:
         self.engine = engine
         self.store = store
-        self.data_dir = data_dir  # where the clinic's secret key lives (patient-view links)
+        self.data_dir = data_dir
+        self.policy = policy or access.Policy()
         self._writer = engine.execution_options(**db.WRITE)
+        self._init_accounts()
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Records:
         """Records at ``settings`` (default: from the environment); migrates the database."""
         settings = settings or Settings.from_env()
         engine = db.connect(settings.database_url)
-        return cls(engine, FolderStore(settings.store_dir), data_dir=settings.data_dir)
+        return cls(engine, FolderStore(settings.store_dir), data_dir=settings.data_dir,
+                   policy=settings.policy)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _read(self):
-        with DbSession(self.engine, expire_on_commit=False) as s:
-            yield s
-
-    @contextmanager
-    def _write(self):
-        with DbSession(self._writer, expire_on_commit=False) as s, s.begin():
-            yield s
-
     # --- patients ------------------------------------------------------------
 
-    def create_patient(self, *, name: str, birth_date: dt.date | None = None, birth_year: int | None = None,
-                       fitzpatrick: int | None = None, contraindications: str = "",
+    def create_patient(self, actor: Actor, *, name: str, birth_date: dt.date | None = None,
+                       birth_year: int | None = None, fitzpatrick: int | None = None,
+                       contraindications: str = "",
                        photo_consent: bool = False, consent_date: dt.date | None = None,
-                       user_id: int | None = None) -> PatientRecord:
-        """Add a patient. ``fitzpatrick``: 1..6; ``consent_date`` defaults to today when consent is given."""
+                       clinic_id: int | None = None) -> PatientRecord:
+        """Add a patient to the actor's clinic (the system names ``clinic_id``).
+
+        ``fitzpatrick``: 1..6; ``consent_date`` defaults to today when consent is given.
+        """
         fields = _patient_fields(name=name, birth_date=birth_date, birth_year=birth_year,
                                  fitzpatrick=fitzpatrick, contraindications=contraindications,
                                  photo_consent=photo_consent, consent_date=consent_date)
-        with self._write() as s:
-            patient = Patient(**fields)
+        clinic_id = clinic_id if actor.is_system else actor.clinic_id
+        self._require(actor, actor.is_staff and clinic_id is not None, "patient", "new")
+        with self._write(actor) as s:
+            patient = Patient(clinic_id=clinic_id, **fields)
             s.add(patient)
             s.flush()
-            s.add(AuditEvent(user_id=user_id, patient_id=patient.id, action="create_patient"))
+            self._event(s, actor, "create_patient", patient_id=patient.id, clinic_id=clinic_id)
         return _patient(patient)
 
-    def update_patient(self, patient_id: int, *, user_id: int | None = None, **changes) -> PatientRecord:
+    def update_patient(self, actor: Actor, patient_id: int, **changes) -> PatientRecord:
         """Change some of a patient's fields (the keyword arguments of :meth:`create_patient`)."""
         unknown = set(changes) - set(_PATIENT_FIELDS)
         if unknown:
             raise TypeError(f"unknown patient fields: {', '.join(sorted(unknown))}")
-        with self._write() as s:
-            patient = _get(s, Patient, patient_id)
+        with self._write(actor) as s:
+            patient = self._patient_row(s, actor, patient_id, change=True)
             current = {k: getattr(patient, k) for k in _PATIENT_FIELDS}
             if changes.get("photo_consent") and not current["photo_consent"]:
                 current["consent_date"] = None  # a new consent is dated today unless given
             fields = _patient_fields(**{**current, **changes})
             for key, value in fields.items():
                 setattr(patient, key, value)
-            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="update_patient",
-                             detail={"fields": sorted(changes)}))
+            self._event(s, actor, "update_patient", patient_id=patient_id, clinic_id=patient.clinic_id,
+                        fields=sorted(changes))
         return _patient(patient)
 
-    def patient(self, patient_id: int) -> PatientRecord:
-        with self._read() as s:
-            return _patient(_get(s, Patient, patient_id))
+    def patient(self, actor: Actor, patient_id: int) -> PatientRecord:
+        with self._read(actor) as s:
+            return _patient(self._patient_row(s, actor, patient_id))
 
-    def find_patients(self, query: str = "", *, limit: int = 200) -> list[PatientSummary]:
-        """Patients whose name contains ``query`` (any case), by name; with visit count and last visit."""
+    def find_patients(self, actor: Actor, query: str = "", *, limit: int = 200) -> list[PatientSummary]:
+        """The clinic's patients whose name contains ``query`` (any case), by name; with visit count and
+        last visit. Staff only."""
+        self._require(actor, actor.is_staff, "patient list", "clinic")
         stmt = (select(Patient.id, Patient.name, Patient.birth_year, Patient.birth_date,
                        func.count(Session.id), func.max(Session.started_at))
                 .outerjoin(Session, Session.patient_id == Patient.id)
@@ -181,30 +188,35 @@ class Records:
         words = _name_key(query).split()
         for word in words:
             stmt = stmt.where(Patient.name_key.like(f"%{_escape_like(word)}%", escape="\\"))
-        with self._read() as s:
+        if not actor.is_system:
+            stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
+        with self._read(actor) as s:
             rows = s.execute(stmt).all()
         return [PatientSummary(id=r[0], name=r[1], birth_year=r[2] or (r[3].year if r[3] else None),
                                sessions=r[4], last_visit=r[5]) for r in rows]
 
     # --- sessions and photos ---------------------------------------------------
 
-    def prepare_photo(self, patient_id: int, upload: PhotoUpload) -> PreparedPhoto:
+    def prepare_photo(self, actor: Actor, patient_id: int, upload: PhotoUpload) -> PreparedPhoto:
         """Decode and check an upload against the patient's baseline of its view, without saving anything.
 
-        Raises :class:`RecordError` with the reason when the file is not a usable photo
-        or the view is not one we know. ``.quality`` says how the capture could be better.
+        Raises :class:`PhotoRefused` with the reason when the file is not a usable photo,
+        :class:`RecordError` when the view is not one we know. ``.quality`` says how the
+        capture could be better.
         """
         view = _view(upload.view)
-        base = self._baseline_photo(patient_id, view)
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id, change=True)
+        base = self._baseline_photo(actor, patient_id, view)
         report = None if base is None else QualityReport.from_dict(base.quality)
         return PreparedPhoto(upload, view, report)
 
-    def add_session(self, patient_id: int, *, started_at: dt.datetime, treatment: str = "microneedling",
-                    device: str = "", needle_depth_mm: float | None = None, zones: Iterable[str] = (),
+    def add_session(self, actor: Actor, patient_id: int, *, started_at: dt.datetime,
+                    treatment: str = "microneedling", device: str = "", needle_depth_mm: float | None = None,
+                    zones: Iterable[str] = (),
                     products: Iterable[str] = (), notes: str = "", glogau: int | None = None,
                     goodman_baron: int | None = None,
-                    photos: Sequence[PhotoUpload | PreparedPhoto] = (),
-                    user_id: int | None = None) -> SessionRecord:
+                    photos: Sequence[PhotoUpload | PreparedPhoto] = ()) -> SessionRecord:
         """Record a visit with its photos, all or nothing.
 
         Parameters
@@ -228,78 +240,109 @@ class Records:
         fields = _session_fields(started_at=started_at, treatment=treatment, device=device,
                                  needle_depth_mm=needle_depth_mm, zones=zones, products=products,
                                  notes=notes, glogau=glogau, goodman_baron=goodman_baron)
-        patient = self.patient(patient_id)
-        prepared = self._prepare_all(patient, photos)
-        with self._saving(prepared) as s:
+        patient = self._changeable_patient(actor, patient_id)
+        prepared = self._prepare_all(actor, patient, photos)
+        with self._saving(actor, prepared) as s:
+            clinic_id = self._patient_row(s, actor, patient_id, change=True).clinic_id
             session = Session(patient_id=patient_id, **fields)
             session.photos = [_photo_row(p) for p in prepared]
             s.add(session)
             s.flush()
-            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="add_session",
-                             detail={"session_id": session.id, "photos": len(prepared)}))
-        return self.session(session.id)
+            self._event(s, actor, "add_session", patient_id=patient_id, clinic_id=clinic_id,
+                        session_id=session.id, photos=len(prepared))
+        return self.session(actor, session.id)
 
-    def add_photos(self, session_id: int, photos: Sequence[PhotoUpload | PreparedPhoto], *,
-                   user_id: int | None = None) -> SessionRecord:
+    def add_photos(self, actor: Actor, session_id: int,
+                   photos: Sequence[PhotoUpload | PreparedPhoto]) -> SessionRecord:
         """Add photos to a recorded visit, all or nothing (a view it already has is refused)."""
-        existing = self.session(session_id)
-        prepared = self._prepare_all(self.patient(existing.patient_id), photos)
+        existing = self.session(actor, session_id)
+        prepared = self._prepare_all(actor, self._changeable_patient(actor, existing.patient_id), photos)
         taken = {p.view for p in existing.photos} & {p.view for p in prepared}
         if taken:
             raise RecordError(f"this session already has a {sorted(taken)[0]} photo")
-        with self._saving(prepared) as s:
+        with self._saving(actor, prepared) as s:
+            clinic_id = self._patient_row(s, actor, existing.patient_id, change=True).clinic_id
             for p in prepared:
                 row = _photo_row(p)
                 row.session_id = session_id
                 s.add(row)
-            s.add(AuditEvent(user_id=user_id, patient_id=existing.patient_id, action="add_photos",
-                             detail={"session_id": session_id, "photos": len(prepared)}))
-        return self.session(session_id)
+            self._event(s, actor, "add_photos", patient_id=existing.patient_id, clinic_id=clinic_id,
+                        session_id=session_id, photos=len(prepared))
+        return self.session(actor, session_id)
 
-    def session(self, session_id: int) -> SessionRecord:
-        with self._read() as s:
+    def _changeable_patient(self, actor: Actor, patient_id: int) -> PatientRecord:
+        with self._read(actor) as s:
+            return _patient(self._patient_row(s, actor, patient_id, change=True))
+
+    def _row_of(self, s: DbSession, actor: Actor, model, row_id: int, *, change: bool = False):
+        """A session or photo row, if ``actor`` may see (``change``: change) its patient's record."""
+        row = s.get(model, row_id)
+        if row is None:
+            if not actor.is_staff:
+                self._deny(actor, model.__name__.lower(), row_id, change=change)
+            raise NotFound(f"no {model.__name__.lower()} {row_id}")
+        session = row if model is Session else row.session
+        self._patient_row(s, actor, session.patient_id, change=change)
+        return row
+
+    def session(self, actor: Actor, session_id: int) -> SessionRecord:
+        with self._read(actor) as s:
+            self._row_of(s, actor, Session, session_id)
             row = s.get(Session, session_id, options=[selectinload(Session.photos)])
-            if row is None:
-                raise NotFound(f"no session {session_id}")
             return _session(row)
 
-    def sessions(self, patient_id: int) -> list[SessionRecord]:
+    def sessions(self, actor: Actor, patient_id: int) -> list[SessionRecord]:
         """A patient's visits, oldest first, with their photos."""
-        with self._read() as s:
-            _get(s, Patient, patient_id)
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id)
             rows = s.scalars(select(Session).where(Session.patient_id == patient_id)
                              .options(selectinload(Session.photos))
                              .order_by(Session.started_at, Session.id)).all()
             return [_session(r) for r in rows]
 
-    def photo(self, photo_id: int) -> PhotoRecord:
-        with self._read() as s:
-            return _photo(_get(s, Photo, photo_id))
+    def photo(self, actor: Actor, photo_id: int) -> PhotoRecord:
+        with self._read(actor) as s:
+            return _photo(self._row_of(s, actor, Photo, photo_id))
 
-    def image(self, sha: str) -> np.ndarray:
-        """A stored image as (H, W, 3) uint8 RGB: a photo's ``sha256``, or one of an analysis's ``images``."""
+    def image(self, actor: Actor, sha: str) -> np.ndarray:
+        """A stored image as (H, W, 3) uint8 RGB: a photo's ``sha256``, or one of an analysis's ``images``.
+
+        Refused unless the image belongs to a record ``actor`` may see.
+        """
+        sha = str(sha)
+        with self._read(actor) as s:
+            owners = s.execute(
+                select(Patient.id, Patient.clinic_id).join(Session).join(Photo).where(Photo.sha256 == sha)
+                .union(select(Patient.id, Patient.clinic_id).join(Session).join(Photo)
+                       .join(Analysis, Analysis.photo_id == Photo.id).join(DerivedImage)
+                       .where(DerivedImage.sha256 == sha))).all()
+            if not any(access.may_see_patient(actor, pid, cid) for pid, cid in owners):
+                self._deny(actor, "image", sha[:12])
         return load_image(self.store.get(sha))
 
-    def views(self, patient_id: int) -> list[str]:
+    def views(self, actor: Actor, patient_id: int) -> list[str]:
         """The views this patient has photos of: front, left, right first, then close-ups by name."""
-        with self._read() as s:
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id)
             found = set(s.scalars(select(Photo.view).join(Session).where(Session.patient_id == patient_id)))
         return [v for v in VIEWS if v in found] + sorted(found - set(VIEWS))
 
-    def baseline(self, patient_id: int, view: str) -> PhotoRecord | None:
+    def baseline(self, actor: Actor, patient_id: int, view: str) -> PhotoRecord | None:
         """The patient's baseline photo of ``view``: the one from their earliest visit that has one."""
-        return self._baseline_photo(patient_id, _view(view))
+        return self._baseline_photo(actor, patient_id, _view(view))
 
-    def _baseline_photo(self, patient_id: int, view: str) -> PhotoRecord | None:
-        with self._read() as s:
+    def _baseline_photo(self, actor: Actor, patient_id: int, view: str) -> PhotoRecord | None:
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id)
             row = _first_of_view(s, patient_id, view)
             return None if row is None else _photo(row)
 
-    def _prepare_all(self, patient: PatientRecord, photos) -> list[PreparedPhoto]:
+    def _prepare_all(self, actor: Actor, patient: PatientRecord, photos) -> list[PreparedPhoto]:
         if photos and not patient.photo_consent:
             raise RecordError(f"{patient.name} has not consented to photography: record the consent "
                               "on the patient's page before adding photos")
-        prepared = [p if isinstance(p, PreparedPhoto) else self.prepare_photo(patient.id, p) for p in photos]
+        prepared = [p if isinstance(p, PreparedPhoto) else self.prepare_photo(actor, patient.id, p)
+                    for p in photos]
         views = [p.view for p in prepared]
         twice = sorted({v for v in views if views.count(v) > 1})
         if twice:
@@ -307,7 +350,7 @@ class Records:
         return prepared
 
     @contextmanager
-    def _saving(self, prepared: Sequence[PreparedPhoto]):
+    def _saving(self, actor: Actor, prepared: Sequence[PreparedPhoto]):
         """Write the photos' blobs, then the transaction; on failure remove the blobs that were new."""
         with _STORE_LOCK:
             new: list[str] = []
@@ -316,7 +359,7 @@ class Records:
                     if not self.store.exists(p.sha256):
                         self.store.put(p.png)
                         new.append(p.sha256)
-                with self._write() as s:
+                with self._write(actor) as s:
                     yield s
             except BaseException:
                 self._remove_unreferenced(new)
@@ -326,7 +369,7 @@ class Records:
         keys = set(keys)
         if not keys:
             return
-        with self._read() as s:
+        with DbSession(self.engine) as s:
             used = set(s.scalars(select(Photo.sha256).where(Photo.sha256.in_(keys))))
             used |= set(s.scalars(select(DerivedImage.sha256).where(DerivedImage.sha256.in_(keys))))
         for key in keys - used:
@@ -334,34 +377,36 @@ class Records:
 
     # --- analyses --------------------------------------------------------------
 
-    def analysis(self, photo_id: int) -> AnalysisRecord | None:
+    def analysis(self, actor: Actor, photo_id: int) -> AnalysisRecord | None:
         """The cached analysis of a photo against its current baseline, or None if not computed yet."""
-        return self._cached(*self._with_baseline(photo_id))
+        return self._cached(actor, *self._with_baseline(actor, photo_id))
 
-    def analyze(self, photo_id: int) -> AnalysisRecord:
-        """The photo's analysis against its baseline: from the cache, or computed and saved now."""
-        photo, baseline = self._with_baseline(photo_id)
-        cached = self._cached(photo, baseline)
+    def analyze(self, actor: Actor, photo_id: int) -> AnalysisRecord:
+        """The photo's analysis against its baseline: from the cache, or computed and saved now (staff)."""
+        photo, baseline = self._with_baseline(actor, photo_id, change=True)
+        cached = self._cached(actor, photo, baseline)
         if cached is not None:
             return cached
         outcome = _analysis.run(self.store.get(photo.sha256),
                                 None if photo.id == baseline.id else self.store.get(baseline.sha256))
-        return self.save_analysis(photo.id, baseline.id, outcome)
+        return self.save_analysis(actor, photo.id, baseline.id, outcome)
 
-    def _cached(self, photo: PhotoRecord, baseline: PhotoRecord) -> AnalysisRecord | None:
-        with self._read() as s:
+    def _cached(self, actor: Actor, photo: PhotoRecord, baseline: PhotoRecord) -> AnalysisRecord | None:
+        with self._read(actor) as s:
             row = s.scalars(select(Analysis).where(
                 Analysis.photo_id == photo.id, Analysis.baseline_id == baseline.id,
                 Analysis.algorithm_version == _analysis.version())).first()
             return None if row is None else _analysis_record(row)
 
-    def pending_analyses(self, *, all_versions: bool = False) -> list[tuple[int, int, str, str | None]]:
-        """Photos with no analysis against their current baseline at this algorithm version.
+    def pending_analyses(self, actor: Actor, *, all_versions: bool = False
+                         ) -> list[tuple[int, int, str, str | None]]:
+        """Photos with no analysis against their current baseline at this algorithm version (system only).
 
         Returns ``(photo_id, baseline_id, photo_sha256, baseline_sha256 or None)``, the
         last None when the photo is its own baseline; every photo if ``all_versions``.
         """
-        with self._read() as s:
+        self._require(actor, actor.is_system, "archive", "all")
+        with self._read(actor) as s:
             rows = s.execute(select(Photo.id, Photo.view, Photo.sha256, Session.patient_id,
                                     Session.started_at, Session.id)
                              .join(Session).order_by(Session.patient_id, Photo.view,
@@ -375,8 +420,15 @@ class Records:
                 todo.append((photo_id, base_id, sha, None if base_id == photo_id else base_sha))
         return todo
 
-    def save_analysis(self, photo_id: int, baseline_id: int, outcome: _analysis.Outcome) -> AnalysisRecord:
+    def save_analysis(self, actor: Actor, photo_id: int, baseline_id: int,
+                      outcome: _analysis.Outcome) -> AnalysisRecord:
         """Keep an :class:`~analyzer.records.analysis.Outcome` (replacing one with the same key)."""
+        photo, baseline = self._with_baseline(actor, photo_id, change=True)
+        if baseline_id not in (photo.id, baseline.id):
+            with self._read(actor) as s:
+                other = self._row_of(s, actor, Photo, baseline_id)
+                if other.session.patient_id != s.get(Photo, photo_id).session.patient_id:
+                    raise RecordError("a photo is measured against a baseline of the same patient")
         with _STORE_LOCK:
             new, replaced = [], set()
             try:
@@ -386,7 +438,7 @@ class Records:
                     if not self.store.exists(keys[kind]):
                         self.store.put(data)
                         new.append(keys[kind])
-                with self._write() as s:
+                with self._write(actor) as s:
                     old = s.scalars(select(Analysis).where(
                         Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
                         Analysis.algorithm_version == outcome.version)).first()
@@ -406,7 +458,7 @@ class Records:
                     s.add(row)
             except IntegrityError:  # another thread saved the same analysis first: keep theirs
                 self._remove_unreferenced(new)
-                cached = self.analysis(photo_id)
+                cached = self.analysis(actor, photo_id)
                 if cached is None:
                     raise
                 return cached
@@ -416,19 +468,20 @@ class Records:
             self._remove_unreferenced(replaced - set(keys.values()))
             return _analysis_record(row)
 
-    def _with_baseline(self, photo_id: int) -> tuple[PhotoRecord, PhotoRecord]:
+    def _with_baseline(self, actor: Actor, photo_id: int, *, change: bool = False
+                       ) -> tuple[PhotoRecord, PhotoRecord]:
         """The photo and its current baseline (the same record when it is its own), in one read."""
-        with self._read() as s:
-            photo = _get(s, Photo, photo_id)
+        with self._read(actor) as s:
+            photo = self._row_of(s, actor, Photo, photo_id, change=change)
             return _photo(photo), _photo(_first_of_view(s, photo.session.patient_id, photo.view))
 
     # --- the timeline ----------------------------------------------------------
 
-    def timeline(self, patient_id: int, view: str = "front") -> Timeline:
+    def timeline(self, actor: Actor, patient_id: int, view: str = "front") -> Timeline:
         """A patient's visits, oldest first, with the ``view`` photo's cached metrics (never computes)."""
         view = _view(view)
-        with self._read() as s:
-            _get(s, Patient, patient_id)
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id)
             sessions = s.scalars(select(Session).where(Session.patient_id == patient_id)
                                  .options(selectinload(Session.photos))
                                  .order_by(Session.started_at, Session.id)).all()
@@ -454,32 +507,40 @@ class Records:
 
     # --- erasure and housekeeping ------------------------------------------------
 
-    def delete_patient(self, patient_id: int, *, user_id: int | None = None) -> None:
-        """Erase a patient: their rows (visits, photos, analyses, account) and every blob only they used."""
+    def delete_patient(self, actor: Actor, patient_id: int) -> None:
+        """Erase a patient: their rows (visits, photos, analyses, account) and every blob only they used.
+
+        The clinic's admin only; the audit log keeps the fact of the erasure.
+        """
+        if not actor.is_admin:
+            with self._read(actor) as s:
+                self._patient_row(s, actor, patient_id, change=True)
+                self._deny(actor, "patient", patient_id, change=True)
         with _STORE_LOCK:
-            with self._write() as s:
-                patient = _get(s, Patient, patient_id)
+            with self._write(actor) as s:
+                patient = self._patient_row(s, actor, patient_id, change=True)
                 photo_ids = select(Photo.id).join(Session).where(Session.patient_id == patient_id)
                 keys = set(s.scalars(select(Photo.sha256).where(Photo.id.in_(photo_ids))))
                 keys |= set(s.scalars(select(DerivedImage.sha256).join(Analysis).where(
                     Analysis.photo_id.in_(photo_ids))))
+                clinic_id = patient.clinic_id
                 s.delete(patient)
-                s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action="erase",
-                                 detail={"images": len(keys)}))
+                self._event(s, actor, "erase", patient_id=patient_id, clinic_id=clinic_id, images=len(keys))
             self._remove_unreferenced(keys)
 
-    def sweep_orphans(self, *, older_than_s: float = 3600.0) -> int:
+    def sweep_orphans(self, actor: Actor, *, older_than_s: float = 3600.0) -> int:
         """Remove stored blobs no record uses, written at least ``older_than_s`` ago; returns how many.
 
         Leftovers of a process killed between writing a photo and committing
         its visit, or between erasing a patient and removing their blobs.
-        The age keeps it clear of uploads in progress in other processes.
+        The age keeps it clear of uploads in progress in other processes. System only.
         """
+        self._require(actor, actor.is_system, "store", "all")
         with _STORE_LOCK:
             candidates = set(self.store.keys(older_than_s=older_than_s))
             if not candidates:
                 return 0
-            with self._read() as s:
+            with self._read(actor) as s:
                 used = set(s.scalars(select(Photo.sha256)))
                 used |= set(s.scalars(select(DerivedImage.sha256)))
             orphans = candidates - used
@@ -487,20 +548,11 @@ class Records:
                 self.store.delete(key)
         return len(orphans)
 
-    def audit(self, patient_id: int | None = None) -> list[dict]:
-        """Audit events (of one patient, or all), oldest first, as dicts."""
-        stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
-        if patient_id is not None:
-            stmt = stmt.where(AuditEvent.patient_id == patient_id)
-        with self._read() as s:
-            return [{"at": e.at, "user_id": e.user_id, "patient_id": e.patient_id, "action": e.action,
-                     "detail": e.detail} for e in s.scalars(stmt)]
-
-    def log(self, action: str, *, patient_id: int | None = None, user_id: int | None = None,
-            detail: dict | None = None) -> None:
-        """Record an audit event (e.g. an export)."""
-        with self._write() as s:
-            s.add(AuditEvent(user_id=user_id, patient_id=patient_id, action=action, detail=detail or {}))
+    def log(self, actor: Actor, action: str, patient_id: int, **detail) -> None:
+        """Record that ``actor`` did ``action`` (e.g. "export", "report") with a patient's record."""
+        with self._write(actor) as s:
+            clinic_id = self._patient_row(s, actor, patient_id).clinic_id
+            self._event(s, actor, action, patient_id=patient_id, clinic_id=clinic_id, **detail)
 
 
 # --- validation ------------------------------------------------------------------
@@ -578,13 +630,6 @@ def _escape_like(text: str) -> str:
 
 # --- rows to records -----------------------------------------------------------------
 
-def _get(s: DbSession, model, row_id: int):
-    row = s.get(model, row_id)
-    if row is None:
-        raise NotFound(f"no {model.__name__.lower()} {row_id}")
-    return row
-
-
 def _first_of_view(s: DbSession, patient_id: int, view: str) -> Photo | None:
     """The patient's baseline photo of ``view``: from their earliest visit that has one."""
     return s.scalars(select(Photo).join(Session)
@@ -594,7 +639,7 @@ def _first_of_view(s: DbSession, patient_id: int, view: str) -> Photo | None:
 
 def _patient(p: Patient) -> PatientRecord:
     return PatientRecord(p.id, p.name, p.birth_date, p.birth_year, p.fitzpatrick, p.contraindications,
-                         p.photo_consent, p.consent_date, p.created_at)
+                         p.photo_consent, p.consent_date, p.created_at, p.clinic_id)
 
 
 def _photo(p: Photo) -> PhotoRecord:

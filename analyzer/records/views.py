@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-__all__ = ["AnalysisRecord", "PatientRecord", "PatientSummary", "PhotoRecord", "PhotoUpload",
-           "SessionRecord", "Timeline", "TimelinePoint"]
+__all__ = ["AnalysisRecord", "AuditRecord", "InviteRecord", "Invitation", "PatientRecord", "PatientSummary",
+           "PhotoRecord", "PhotoUpload", "SessionRecord", "Timeline", "TimelinePoint", "UserRecord"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class PatientRecord:
     photo_consent: bool
     consent_date: dt.date | None
     created_at: dt.datetime  # UTC
+    clinic_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,51 @@ class Timeline:
     view: str
     baseline_id: int | None  # the baseline photo of this view
     points: tuple[TimelinePoint, ...]
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An account (never its password hash). ``role``: admin, practitioner or patient."""
+
+    id: int
+    username: str
+    role: str
+    clinic_id: int
+    patient_id: int | None
+    disabled: bool
+    created_at: dt.datetime  # UTC
+    last_login_at: dt.datetime | None  # UTC
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    """An invite, without its code. ``status``: "pending", "used", "revoked" or "expired"."""
+
+    id: int
+    role: str
+    clinic_id: int
+    patient_id: int | None
+    created_at: dt.datetime  # UTC
+    expires_at: dt.datetime  # UTC
+    status: str
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A new invite and its code: the only time the code is known (only its hash is stored)."""
+
+    code: str = field(repr=False)
+    invite: InviteRecord
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event: ``who`` is the username at the time of reading ("system:<task>" for the server)."""
+
+    at: dt.datetime  # UTC
+    who: str
+    user_id: int | None
+    clinic_id: int | None
+    patient_id: int | None
+    action: str
+    detail: dict
