@@ -167,12 +167,14 @@ def _records():
     """The records from the settings (the database stack is imported only when asked for)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analyzer.records import RecordError, Records
+    from analyzer.records import RecordError, Records, SettingsError
 
     try:
         records = Records.open()
     except SQLAlchemyError as err:
         raise CommandError(f"cannot open the records database: {getattr(err, 'orig', None) or err}") from None
+    except SettingsError as err:
+        raise CommandError(f"settings: {err}") from None
     try:
         yield records
     except RecordError as err:

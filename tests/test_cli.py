@@ -287,3 +287,28 @@ def test_demo_with_a_damaged_photo_says_which_and_saves_nothing(tmp_path, monkey
     assert records.find_patients(Actor.system("tests")) == []  # checked before anything was added
     assert list(records.store.keys()) == []
     records.close()
+
+
+def test_invite_prints_an_admin_code_for_a_new_clinic_or_the_only_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ANALYZER_DATABASE_URL", raising=False)
+    assert main(["invite"]) == 2  # nothing to invite to yet
+    assert "name the clinic with --clinic NAME (clinics: none yet)" in capsys.readouterr().err
+    assert main(["invite", "--clinic", "Rose Clinic", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert main(["invite", "--json"]) == 0  # the only clinic now: a second code (e.g. a lost password)
+    again = json.loads(capsys.readouterr().out)
+    assert made["clinic_id"] == again["clinic_id"] and made["code"] != again["code"]
+    from analyzer.records import Records
+
+    records = Records.open()
+    admin = records.redeem_invite(made["code"], username="rose", password="rose's password")
+    assert (admin.role, records.clinic(admin)) == ("admin", ("Rose Clinic", False))
+    records.close()
+
+
+def test_unusable_settings_are_explained(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYZER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANALYZER_IDLE_MINUTES", "forever")
+    assert main(["reanalyze"]) == 2
+    assert "settings: idle_minutes must be a number" in capsys.readouterr().err

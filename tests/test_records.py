@@ -38,6 +38,7 @@ from analyzer.records import (
     RecordError,
     Records,
     Settings,
+    SettingsError,
     SignInRefused,
     export_patient,
     reanalyze,
@@ -127,6 +128,27 @@ def test_settings_come_from_the_environment(tmp_path):
     assert s.store_dir == tmp_path / "clinic" / "images"
     s = Settings.from_env({"ANALYZER_DATABASE_URL": "postgresql+psycopg://clinic@db/analyzer"})
     assert s.database_url == "postgresql+psycopg://clinic@db/analyzer"
+
+
+def test_settings_come_from_a_config_file_and_the_environment_wins(tmp_path):
+    from pathlib import Path
+
+    config = tmp_path / "analyzer.toml"
+    config.write_text('[analyzer]\ndata_dir = "/srv/clinic"\nidle_minutes = 15\ninvite_days = 2\n')
+    s = Settings.from_env({"ANALYZER_CONFIG": str(config)})
+    assert s.data_dir == Path("/srv/clinic") and s.database_url == "sqlite:////srv/clinic/analyzer.sqlite3"
+    assert (s.policy.idle_minutes, s.policy.invite_days, s.policy.max_session_hours) == (15, 2, 12)
+    s = Settings.from_env({"ANALYZER_CONFIG": str(config), "ANALYZER_IDLE_MINUTES": "5"})
+    assert s.policy.idle_minutes == 5
+    with pytest.raises(SettingsError, match="idle_minutes must be between 1 and 1440"):
+        Settings.from_env({"ANALYZER_IDLE_MINUTES": "0"})
+    with pytest.raises(SettingsError, match="invite_days must be a number"):
+        Settings.from_env({"ANALYZER_INVITE_DAYS": "a week"})
+    config.write_text("[analyzer\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        Settings.from_env({"ANALYZER_CONFIG": str(config)})
+    with pytest.raises(SettingsError, match="cannot be read"):
+        Settings.from_env({"ANALYZER_CONFIG": str(tmp_path / "missing.toml")})
 
 
 # --- patients -------------------------------------------------------------------------
@@ -572,7 +594,8 @@ def test_concurrent_uploads_lose_nothing(me, records, photos):
             for j in range(5):
                 i = k * 5 + j
                 pair = [PhotoUpload(photos(i), "front"), PhotoUpload(photos(100 + i), "left")]
-                records.add_session(me, patients[k % 2].id, started_at=WHEN + dt.timedelta(days=i), photos=pair)
+                records.add_session(me, patients[k % 2].id, started_at=WHEN + dt.timedelta(days=i),
+                                    photos=pair)
         except Exception as err:  # noqa: BLE001 -- reported below
             errors.append(err)
 
@@ -589,3 +612,28 @@ def test_concurrent_uploads_lose_nothing(me, records, photos):
 def test_tables_exist_on_both_databases(records):
     names = set(inspect(records.engine).get_table_names())
     assert {"patients", "sessions", "photos", "analyses", "users", "audit_events", "alembic_version"} <= names
+
+
+def test_patients_recorded_before_accounts_join_the_clinic_its_first_admin_sets_up(database_url, tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    engine = create_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    with engine.begin() as conn:  # the schema as the previous release left it, with a patient
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(text("INSERT INTO patients (name, name_key, contraindications, photo_consent, "
+                          "created_at, updated_at) VALUES ('Early Bird', 'early bird', '', false, :t, :t)"),
+                     {"t": WHEN})
+    engine.dispose()
+    records = Records.open(Settings(tmp_path / "data", database_url))
+    assert records.needs_set_up()
+    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
+    assert [p.name for p in records.find_patients(me)] == ["Early Bird"]
+    assert records.clinic(me) == ("Rose Clinic", False)
+    records.close()
