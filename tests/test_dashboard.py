@@ -272,6 +272,8 @@ def test_the_demo_patient_sees_their_charts_and_photos(data):
     assert at.title[0].value == "Your skin progress, Demo"
     assert len(at.get("plotly_chart")) == 3
     assert at.slider(key="patient_reveal").value == 50  # before/after of their own photos
+    at.button(key="patient_zip").click().run()  # their right of access, without asking the clinic
+    assert not at.exception and at.get("download_button")
 
 
 def test_sign_in_page_refuses_a_wrong_password_then_signs_in(data):

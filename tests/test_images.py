@@ -19,6 +19,7 @@ import numpy as np
 import pillow_heif
 import pytest
 import tifffile
+from fuzzing import EDIT, damaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from phantoms.icc import DISPLAY_P3_D50, matrix_gamma_profile
@@ -894,31 +895,11 @@ def test_random_bytes_never_raise_anything_else(head, tail):
     _check_outcome(head + tail)
 
 
-_EDIT = st.tuples(
-    st.sampled_from(["flip", "set", "insert", "delete"]),
-    st.one_of(st.integers(0, 1023), st.integers(0, 2**24)),  # headers often, anywhere sometimes
-    st.integers(0, 255),
-)
-
-
 @_FUZZ
-@given(seed=st.sampled_from(range(len(_SEEDS))), edits=st.lists(_EDIT, min_size=1, max_size=8),
+@given(seed=st.sampled_from(range(len(_SEEDS))), edits=st.lists(EDIT, min_size=1, max_size=8),
        keep=st.one_of(st.none(), st.floats(0.0, 1.0)))
 def test_damaged_photos_never_raise_anything_else(seed, edits, keep):
-    data = bytearray(_SEEDS[seed])
-    for op, position, value in edits:
-        i = position % len(data)
-        if op == "flip":
-            data[i] ^= 1 << (value % 8)
-        elif op == "set":
-            data[i] = value
-        elif op == "insert":
-            data.insert(i, value)
-        elif len(data) > 1:
-            del data[i]
-    if keep is not None:
-        data = data[: int(len(data) * keep)]
-    _check_outcome(bytes(data))
+    _check_outcome(damaged(_SEEDS[seed], edits, keep))
 
 
 # --- colour profiles ------------------------------------------------------------------

@@ -6,10 +6,13 @@ records refuse anything that is not their own.
 
 from __future__ import annotations
 
+import io
+
 import streamlit as st
 
 from analyzer.dashboard.charts import metric_chart, plain_summary
 from analyzer.dashboard.common import me, preview, records, reveal
+from analyzer.records import export_patient
 
 r = records()
 patient = r.patient(me(), me().patient_id)
@@ -42,3 +45,15 @@ for key in ("redness.erythema_index", "pigmentation.spot_count", "texture.roughn
     st.plotly_chart(metric_chart(timeline, key, height=300), key=f"patient_{key}", width="stretch")
 st.caption("Red points: a change from your first visit larger than repeat photos of unchanged skin show; "
            "grey: within that noise. ▲ treatment days.")
+
+st.subheader("Your record")
+st.caption("Everything the clinic recorded about you: details, visits, photos (without location or camera "
+           "data) and measurements, as a ZIP.")
+if st.button("Prepare my record", key="patient_zip"):
+    buf = io.BytesIO()
+    with st.spinner("Packing your photos and measurements…"):
+        export_patient(r, me(), patient.id, buf)
+    st.session_state["patient_record_zip"] = buf.getvalue()
+if "patient_record_zip" in st.session_state:
+    st.download_button("Download my record", st.session_state["patient_record_zip"],
+                       file_name="my-record.zip", mime="application/zip", key="patient_zip_download")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import NoReturn
 
 from sqlalchemy import func, select, update
@@ -65,24 +65,21 @@ class AccountsMixin:
 
     # --- transactions that know who acts -------------------------------------------------
 
-    @contextmanager
     def _read(self, actor: Actor):
         """A read-only database session, once ``actor``'s sign-in is checked; refusals are audited."""
-        try:
-            with DbSession(self.engine, expire_on_commit=False) as s:
-                self._check_live(s, actor)
-                yield s
-        except Forbidden as err:
-            self._record_denial(err)
-            raise
+        return self._acting(actor, write=False)
 
-    @contextmanager
     def _write(self, actor: Actor):
         """A writing transaction, once ``actor``'s sign-in is checked; refusals are audited after it
         rolled back (in SQLite a second writer would wait for this one)."""
+        return self._acting(actor, write=True)
+
+    @contextmanager
+    def _acting(self, actor: Actor, *, write: bool):
         try:
-            with DbSession(self._writer, expire_on_commit=False) as s, s.begin():
-                s.info["writing"] = True
+            with (DbSession(self._writer if write else self.engine, expire_on_commit=False) as s,
+                  s.begin() if write else nullcontext()):
+                s.info["writing"] = write
                 self._check_live(s, actor)
                 yield s
         except Forbidden as err:
