@@ -98,18 +98,19 @@ class AccountsMixin:
         if actor.is_system:
             return
         now = self.clock()
-        row = s.execute(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+        row = s.execute(select(LoginSession.ended_at, LoginSession.last_seen_at, LoginSession.created_at,
+                               User.disabled, User.role, User.clinic_id, User.patient_id, User.id)
+                        .join(User, User.id == LoginSession.user_id)
                         .where(LoginSession.id == actor.session_id)).first()
-        if row is None or row[0].ended_at is not None:
+        if row is None or row.ended_at is not None:
             raise SignInRefused("You are signed out: sign in again.")
-        login, user = row
-        if login.last_seen_at < now - dt.timedelta(minutes=self.policy.idle_minutes):
+        if row.last_seen_at < now - dt.timedelta(minutes=self.policy.idle_minutes):
             raise SignInRefused(f"You were signed out after {self.policy.idle_minutes:g} minutes without "
                                 "activity: sign in again.")
-        if login.created_at < now - dt.timedelta(hours=self.policy.max_session_hours):
+        if row.created_at < now - dt.timedelta(hours=self.policy.max_session_hours):
             raise SignInRefused(f"You were signed out {self.policy.max_session_hours:g} hours after signing "
                                 "in: sign in again.")
-        if user.disabled or (user.role, user.clinic_id, user.patient_id, user.id) != (
+        if row.disabled or (row.role, row.clinic_id, row.patient_id, row.id) != (
                 actor.role, actor.clinic_id, actor.patient_id, actor.user_id):
             raise SignInRefused("Your account was changed or disabled: sign in again.")
 

@@ -180,7 +180,6 @@ class Records(AccountsMixin):
     def find_patients(self, actor: Actor, query: str = "", *, limit: int = 200) -> list[PatientSummary]:
         """The clinic's patients whose name contains ``query`` (any case), by name; with visit count and
         last visit. Staff only."""
-        self._require(actor, actor.is_staff, "patient list", "clinic")
         stmt = (select(Patient.id, Patient.name, Patient.birth_year, Patient.birth_date,
                        func.count(Session.id), func.max(Session.started_at))
                 .outerjoin(Session, Session.patient_id == Patient.id)
@@ -191,6 +190,8 @@ class Records(AccountsMixin):
         if not actor.is_system:
             stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
         with self._read(actor) as s:
+            if not actor.is_staff:
+                self._deny(actor, "patient list", "clinic")
             rows = s.execute(stmt).all()
         return [PatientSummary(id=r[0], name=r[1], birth_year=r[2] or (r[3].year if r[3] else None),
                                sessions=r[4], last_visit=r[5]) for r in rows]
