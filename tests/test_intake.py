@@ -169,3 +169,16 @@ def test_file_names_are_labels_never_paths(intake, tmp_path):
     with pytest.raises(PhotoRefused, match="^ñ+: "):
         records.add_session(me, patient_id, started_at=WHEN,
                             photos=[PhotoUpload(b"junk", "front", "ñ" * 300)])
+
+
+def test_streamlit_refuses_what_the_intake_would_refuse_before_our_code_runs():
+    """The browser upload limit is the intake's, so an oversized file never reaches the server's memory."""
+    import tomllib
+
+    from analyzer.images import MAX_FILE_BYTES
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == MAX_FILE_BYTES
+    assert config["server"]["address"] == "localhost" and config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "type"  # no tracebacks with paths or data
