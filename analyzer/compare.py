@@ -64,7 +64,7 @@ from analyzer.skin import SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.0"  # bump when any metric's definition changes; stored with every analysis
+ALGORITHM_VERSION = "1.1"  # bump when any metric's definition changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels

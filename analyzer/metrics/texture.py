@@ -44,6 +44,12 @@ _BAND_MM = (0.25, 2.0)  # roughness band: Gaussian sigmas, mm
 _LINE_SIGMAS_MM = (0.15, 0.3, 0.5)  # ridge filter scales (sigma), mm: lines ~0.3..1.2 mm wide
 _LINE_THRESHOLD = 2.0  # relief units of ridge strength: lines of ~0.05 OD and deeper (below, JPEG noise)
 _MIN_LINE_MM = 3.0
+# The ridge filter at its largest scale (0.5 mm) reaches 3 sigma = 1.5 mm around a pixel: nearer the
+# skin's edge it responds to what lies beyond (lashes, eyelid folds, lip line, hair), not to skin.
+# Measured as a Euclidean distance, so it is the same 1.5 mm at any resolution (a structuring
+# element rounded to odd pixels was 0.81 mm at 8 px/mm and 0.70 mm at 5 px/mm, and the band
+# between, dense in edge ridges, read as 8 % more lines at half resolution).
+_EDGE_MM = 3.0 * _LINE_SIGMAS_MM[-1]
 _PORE_SIGMA_MM = 0.12  # a pore of ~0.35 mm across
 _PORE_THRESHOLD = 1.5  # relief units of scale-normalised blob strength (a pore of 0.03 OD)
 _RELIEF_SCALE = np.float32(100.0)
@@ -71,7 +77,7 @@ def wrinkle_map(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np
     relief : (H, W) float32 ndarray
         From :func:`relief_map` (lines are ridges of higher optical density).
     mask : (H, W) bool ndarray
-        Skin; its edges (eyelids, lips, hairline) are excluded over 1.5 mm.
+        Skin; lines within 1.5 mm of its edge (eyelids, lips, hairline) are not counted.
     px_per_mm : float
 
     Returns
@@ -92,9 +98,7 @@ def wrinkle_map(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np
         # a ridge: strongly curved across, flat along (Frangi's blobness penalty, simplified)
         ridge = np.maximum(-across - np.abs(along), 0.0) * np.float32(max(s, 0.4) ** 2)
         np.maximum(strength, ridge, out=strength)
-    margin = max(3, int(1.5 * px_per_mm) | 1)
-    inner = cv2.erode(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin)))
-    lines = (strength > _LINE_THRESHOLD) & inner.astype(bool)
+    lines = (strength > _LINE_THRESHOLD) & _inner(mask, _EDGE_MM * px_per_mm)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
     if n <= 1:
         return lines
@@ -108,6 +112,15 @@ def wrinkle_map(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np
     # broad natural folds branch differently from photo to photo: repeat-capture CV rose from
     # 4 to 26 %. Measured with bench/repeatability.py; so the thresholded area is kept.)
     return keep[labels]
+
+
+def _inner(mask: np.ndarray, margin_px: float) -> np.ndarray:
+    """Pixels of `mask` more than `margin_px` from its edge (Euclidean, exact at any resolution).
+
+    The edge lies half a pixel beyond the outermost mask pixels' centres.
+    """
+    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distance - 0.5 > margin_px
 
 
 def find_pores(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np.ndarray:
