@@ -31,6 +31,7 @@ from analyzer.color import (
     IDENTITY_TONE,
     Illuminant,
     Tone,
+    block_means,
     estimate_illuminant,
     match_tone,
     normalize,
@@ -68,7 +69,8 @@ ALGORITHM_VERSION = "1.1"  # bump when any metric's definition changes; stored w
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
-_TONE_SAMPLE_PIXELS = 250_000  # and the tone curve (19 quantiles per channel) on this many
+_TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means
+_TONE_BLOCK = 8  # px: the tone curve is fitted on block means no smaller than a JPEG block
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
 
 
@@ -325,11 +327,16 @@ def _illuminant(img: np.ndarray, reference: np.ndarray) -> Illuminant:
 
 
 def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
-    step = math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS))
-    sample = reference[::step, ::step]
-    if not sample.any():
+    """The tone curve from `moving` (aligned) to `fixed`, fitted on blocks of their reference surfaces."""
+    if not reference.any():
         return IDENTITY_TONE
-    return match_tone(srgb_to_linear(moving[::step, ::step]), srgb_to_linear(fixed[::step, ::step]), sample)
+    block = max(_TONE_BLOCK, math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS)))
+    rows, cols = reference.shape[0] // block, reference.shape[1] // block
+    whole = cv2.resize(reference[: rows * block, : cols * block].astype(np.float32), (cols, rows),
+                       interpolation=cv2.INTER_AREA) > 1.0 - 1e-6  # blocks wholly on the reference
+    moving_means, moving_ok = block_means(moving, block)
+    fixed_means, fixed_ok = block_means(fixed, block)
+    return match_tone(moving_means, fixed_means, whole & moving_ok & fixed_ok)
 
 
 def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone: Tone = IDENTITY_TONE,

@@ -55,14 +55,11 @@ LIGHTING_PERCENTILE = 90
 # xfail(strict=True) with the figure measured at the commit that marked it, so it turns red
 # the day it passes (and the mark must go) and keeps printing its figures until then.
 KNOWN_GAPS = {
-    ("gains", "pigmentation.melanin_index"): "17 % of a +0.1 OD tan: the light reference shifts "
-                                             "with the face outline",
     ("gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the threshold "
                                           "flip with 8-bit rounding",
     ("gains", "pigmentation.spot_area_pct"): "182 %: the same blemishes",
     ("gains", "texture.wrinkle_density"): "23 %: a faint line's thresholded width flickers",
     ("full", "redness.red_area_pct"): "37 %: gamma -13 % leaves 0.3 EI units after tone matching",
-    ("full", "pigmentation.melanin_index"): "11.8 % (limit 10 %)",
     ("full", "pigmentation.spot_count"): "p90 1 of 3 spots (spots are followed from the baseline)",
     ("full", "pigmentation.spot_area_pct"): "523 %: blemish outlines change with JPEG 85",
     ("full", "texture.wrinkle_density"): "35 %: JPEG 85 ridges",
