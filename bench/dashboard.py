@@ -94,8 +94,8 @@ def _signed_in_ms(browser, url: str, steps, repeats: int) -> list[tuple[str, flo
                              (returning, cached)):
             page = context.new_page()
             page.goto(url)
-            page.get_by_label("Username").fill("demo-practitioner")
-            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            page.get_by_label("Username", exact=True).fill("demo-practitioner")
+            page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
             row = [_timed(page, page.get_by_role("button", name="Sign in"), "[data-testid='stTable']")]
             for _, link, ready in steps:
                 row.append(_timed(page, page.get_by_role("link", name=link), ready))
