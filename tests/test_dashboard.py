@@ -359,3 +359,41 @@ def test_streamlit_serves_the_dashboard(data):
     with served(data) as url, urllib.request.urlopen(f"{url}/", timeout=5) as r:
         assert r.status == 200
         assert b"<title>" in r.read()
+
+
+def test_the_admin_sees_the_team_invites_a_practitioner_and_reads_the_audit_log(data):
+    at = _app(data, "team_page.py")
+    team = at.table[0].value
+    assert set(team["Username"]) == {"demo-practitioner", "demo-patient"}
+    at.button(key="invite_team").click().run()
+    assert not at.exception and any("shown only now" in s.value for s in at.success)
+    code = at.code[0].value
+
+    doctor = AppTest.from_file(APP, default_timeout=120)
+    doctor.query_params["invite"] = code
+    doctor.run()
+    doctor.text_input[1].set_value("dr.new")
+    doctor.text_input[2].set_value("doctor's password")
+    doctor.text_input[3].set_value("doctor's password")
+    doctor.button[0].click().run()
+    assert doctor.title[0].value == "Patients" and not doctor.exception
+    for page in ("team_page.py", "audit_page.py"):  # the admin's, not a practitioner's
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            doctor.switch_page(PAGES + page)
+
+    at.switch_page(PAGES + "audit_page.py").run()
+    log = _table(at, "Did")
+    assert {"used an invite", "made an invite", "signed in"} <= set(log["Did"])
+    assert "dr.new" in set(log["Who"])
+
+
+def test_a_user_changes_their_password(data):
+    at = _app(data, "account_page.py", username="demo-patient")
+    at.text_input[0].set_value(DEMO_PASSWORD)
+    at.text_input[1].set_value("my own new password")
+    at.text_input[2].set_value("my own new password")
+    at.button[0].click().run()
+    assert any("Password changed" in s.value for s in at.success)
+    records = Records.open(_settings(data))
+    assert records.sign_in("demo-patient", "my own new password").role == "patient"
+    records.close()
