@@ -8,6 +8,7 @@ names the signed-in user (:func:`me`); the records refuse what they may not see.
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -112,7 +113,7 @@ def invite_panel(key: str, make, invites, r: Records) -> None:
         st.rerun()
     made = st.session_state.pop(f"new_invite_{key}", None)
     if made is not None:
-        link = f"{(st.context.url or '').split('?')[0]}?invite={made.code}"
+        link = f"{_app_root()}?invite={made.code}"
         st.success(f"Invite code (shown only now, valid until {made.invite.expires_at:%d %b %Y %H:%M} UTC, "
                    "usable once):")
         st.code(made.code, language=None)
@@ -126,3 +127,11 @@ def invite_panel(key: str, make, invites, r: Records) -> None:
         if c2.button("Revoke", key=f"revoke_{key}_{invite.id}"):
             r.revoke_invite(me(), invite.id)
             st.rerun()
+
+
+def _app_root() -> str:
+    """The dashboard's address (where the sign-in page is), from the browser's, e.g. ``https://host/``."""
+    parts = urlsplit(st.context.url or "")
+    prefix = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    root = f"/{prefix}/" if prefix else "/"
+    return f"{parts.scheme}://{parts.netloc}{root}" if parts.netloc else root
