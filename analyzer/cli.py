@@ -200,7 +200,7 @@ def _demo(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from analyzer.records import reanalyze
-    from analyzer.records.demo import import_demo
+    from analyzer.records.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, import_demo
 
     folder = Path(args.folder) if args.folder else Path(__file__).resolve().parents[1] / "sample_images"
     if not (folder / "manifest.json").is_file():
@@ -208,7 +208,8 @@ def _demo(args: argparse.Namespace) -> dict:
     with _records() as records:
         patient = import_demo(records, folder)
         summary = reanalyze(records, progress=not args.json)
-    return {"patient_id": patient.id, "name": patient.name, **summary.to_dict()}
+    return {"patient_id": patient.id, "name": patient.name, **summary.to_dict(),
+            "sign_in": f"{' or '.join(DEMO_ACCOUNTS)}, password {DEMO_PASSWORD} (demo clinic only)"}
 
 
 def _invite(args: argparse.Namespace) -> dict:
