@@ -330,7 +330,10 @@ def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
     """The tone curve from `moving` (aligned) to `fixed`, fitted on blocks of their reference surfaces."""
     if not reference.any():
         return IDENTITY_TONE
-    block = max(_TONE_BLOCK, math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS)))
+    # JPEG's 8 px blocks where the reference is large enough to leave 4000 of them (a small photo
+    # gets smaller blocks rather than too few to fit on), larger ones on large photos (speed)
+    fit = max(1, min(_TONE_BLOCK, math.isqrt(int(np.count_nonzero(reference)) // 4000)))
+    block = max(fit, math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS)))
     rows, cols = reference.shape[0] // block, reference.shape[1] // block
     whole = cv2.resize(reference[: rows * block, : cols * block].astype(np.float32), (cols, rows),
                        interpolation=cv2.INTER_AREA) > 1.0 - 1e-6  # blocks wholly on the reference
