@@ -279,6 +279,8 @@ def test_the_demo_patient_sees_their_charts_and_photos(data):
 def test_sign_in_page_refuses_a_wrong_password_then_signs_in(data):
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert at.title[0].value == "Skin progress" and any("demo-password" in i.value for i in at.info)
+    at.toggle(key="show_set_up").set_value(True).run()  # the demo is here; the clinic's own admin not yet
+    assert any(t.label == "Clinic name" for t in at.text_input)
     at.text_input[0].set_value("demo-practitioner")
     at.text_input[1].set_value("not the password")
     at.button[0].click().run()

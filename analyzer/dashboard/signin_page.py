@@ -113,7 +113,7 @@ with page:
             st.info(f"**{DEMO_CLINIC}** (synthetic data only): sign in as {names}, password "
                     f"**{DEMO_PASSWORD}**. It cannot see any other clinic's patients.",
                     icon=":material/science:")
-        if r.needs_set_up():
+        if r.needs_set_up():  # the demo is here, the clinic's own admin not yet (drawn on demand)
             st.divider()
-            st.subheader("New here? Set up your clinic")
-            _set_up()
+            if st.toggle("New here? Set up your own clinic", key="show_set_up"):
+                _set_up()
