@@ -42,8 +42,9 @@ from analyzer.color import (
 from analyzer.images import check_rgb8
 from analyzer.metrics import METRICS
 from analyzer.metrics.pigmentation import (
-    APPEAR_BELOW,
+    APPEAR_MARGIN,
     Spot,
+    disc_means,
     find_spots,
     melanin_excess,
     melanin_map,
@@ -252,8 +253,9 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     """Count the later photo's spots by following the baseline's (hysteresis across visits).
 
     A baseline spot still counts while its excess stays above the lower
-    threshold; a spot found only in the later photo counts if the baseline
-    was clearly below the threshold there. Counting each photo on its own would let faint
+    threshold; a spot found only in the later photo counts if it is clearly
+    darker than the baseline was over the same disc (by the margin between the
+    two thresholds). Counting each photo on its own would let faint
     blemishes near the threshold come and go with the light.
     """
     maps = after.maps
@@ -272,8 +274,15 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     found_before = cv2.perspectiveTransform(found[None], alignment.homography)[0] if len(found) else found
     bx0, by0 = before.maps.box[:2]
     in_before_frame = (found_before - (bx0, by0)) * before.maps.factor
-    was_there = still_visible(before.maps.excess, in_before_frame,
-                              px_per_mm=before.px_per_mm * before.maps.factor, level=APPEAR_BELOW)
+    # New only if clearly darker than the baseline over the same disc: the baseline's excess
+    # near the centroid alone (0.5 mm) read an irregular 6 mm blotch, just under the threshold in
+    # the baseline and just over it after JPEG, as a new spot.
+    diameters = [s.diameter_mm for s in after.spots]
+    now = disc_means(maps.excess, maps.mask, (found - (x0, y0)) * maps.factor, diameters,
+                     px_per_mm=after.px_per_mm * maps.factor)
+    then = disc_means(before.maps.excess, before.maps.mask, in_before_frame, diameters,
+                      px_per_mm=before.px_per_mm * before.maps.factor)
+    was_there = ~(then < now - APPEAR_MARGIN)  # NaN (no baseline skin there): not new
     new = found_before[~was_there] if len(found) else found
     spots = np.concatenate([old[kept], new])  # in the baseline's pixels
     values = dict(after.values)

@@ -55,7 +55,8 @@ LIGHTING_PERCENTILE = 90
 # xfail(strict=True) with the figure measured at the commit that marked it (algorithm 1.1), so it
 # turns red the day it passes (and the mark must go) and keeps printing its figures until then
 # (`pytest --runxfail` prints them all). Closed in 1.1: melanin index under gains (17 -> 7.7 %) and
-# full relighting (11.8 -> 8.2 %), wrinkle density at half resolution (8.0 -> 0.4 %).
+# full relighting (11.8 -> 8.2 %), wrinkle density at half resolution (8.0 -> 0.4 %), spot count
+# under full relighting (p90 1 of 3 spots -> 0 in all 12).
 KNOWN_GAPS = {
     ("gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the threshold "
                                           "flip with 8-bit rounding",
@@ -64,7 +65,6 @@ KNOWN_GAPS = {
                                           "8-bit rounding",
     ("full", "redness.red_area_pct"): "11.1 %: JPEG 85 and 8-bit rounding move the red areas' "
                                       "outline over the cheeks' natural redness",
-    ("full", "pigmentation.spot_count"): "p90 1 of 3 spots (spots are followed from the baseline)",
     ("full", "pigmentation.spot_area_pct"): "203 %: blemish outlines change with JPEG 85",
     ("full", "texture.wrinkle_density"): "21 %: JPEG 85 ridges",
 }

@@ -208,3 +208,18 @@ def test_without_the_face_model_the_face_box_stands_in(monkeypatch, tmp_path):
     assert metrics.scale_source == "face"
     assert metrics.px_per_mm == pytest.approx(TRUTH["px_per_mm_front"], rel=0.1)
     assert all(f"zone.{zone}.redness.erythema_index" in metrics.to_dict() for zone in ZONES)
+
+
+def test_spot_disc_means_at_the_frame_edge():
+    # discs reaching past the map's edge are cut at it (a spot near the frame's border crashed
+    # the comparison); a disc outside the map has no mean
+    from analyzer.metrics.pigmentation import disc_means
+
+    excess = np.zeros((50, 60), np.float32)
+    excess[20:30, 20:30] = 12.0
+    excess[45:, 55:] = 6.0
+    mask = np.ones(excess.shape, bool)
+    points = np.array([[25.0, 25.0], [59.0, 49.0], [100.0, 5.0]])
+    means = disc_means(excess, mask, points, [1.0, 2.0, 1.0], px_per_mm=5.0)
+    assert means[0] == pytest.approx(12.0)
+    assert 0 < means[1] < 6.0 and math.isnan(means[2])

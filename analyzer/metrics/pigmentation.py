@@ -32,14 +32,17 @@ import numpy as np
 from analyzer.color import lab
 from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
 
-__all__ = ["APPEAR_BELOW", "Spot", "find_spots", "melanin_excess", "melanin_map", "pigmentation",
-           "still_visible", "tone_map"]
+__all__ = ["APPEAR_BELOW", "APPEAR_MARGIN", "Spot", "disc_means", "find_spots", "melanin_excess",
+           "melanin_map", "pigmentation", "still_visible", "tone_map"]
 
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
 _SPOT_LOW, _SPOT_HIGH = 5.0, 10.0  # MI units over the surrounding skin (hysteresis)
 # A spot found in a later photo is new only where the baseline was clearly below the
 # threshold: a blemish at 9.8 MI units in one photo and 10.1 in the next is not a new spot.
 APPEAR_BELOW = _SPOT_HIGH - 3.0
+# Compared over the same place in both photos, a spot is new only if it is this much darker than
+# the baseline there (the same margin as the threshold's: 10 to be found, 7 to count as absent).
+APPEAR_MARGIN = _SPOT_HIGH - APPEAR_BELOW
 _SPOT_DIAMETER_MM = (1.0, 20.0)
 _SPOT_RADII_MM = (0.6, 0.9, 1.3, 1.9, 2.8, 4.0, 6.0)  # blob scales searched
 _MAX_ELONGATION = 4.0  # major / minor axis; longer shapes are lines or edges, not spots
@@ -75,7 +78,7 @@ def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float,
 
     By default the lower of the two detection thresholds, so that a spot found
     in the baseline is not lost to noise in a later photo (hysteresis across
-    visits; see :data:`APPEAR_BELOW` for the other direction).
+    visits; see :data:`APPEAR_MARGIN` for the other direction).
 
     Parameters
     ----------
@@ -95,6 +98,45 @@ def still_visible(excess: np.ndarray, points: np.ndarray, *, px_per_mm: float,
     for i, (x, y) in enumerate(points):
         c, r = int(round(x)), int(round(y))
         out[i] = 0 <= r < h and 0 <= c < w and local[r, c] >= level
+    return out
+
+
+def disc_means(excess: np.ndarray, mask: np.ndarray, points: np.ndarray, diameters_mm, *,
+               px_per_mm: float) -> np.ndarray:
+    """Mean melanin excess over the skin in a disc of each spot's equivalent diameter, MI units.
+
+    The same statistic in two photos of the same place, so a spot can be
+    compared with what the other photo shows there (NaN where the disc holds
+    no skin or lies outside the map).
+
+    Parameters
+    ----------
+    excess : (H, W) float32 ndarray
+        From :func:`melanin_excess`.
+    mask : (H, W) bool ndarray
+        The measured skin.
+    points : (N, 2) float ndarray
+        Disc centres (x, y) in `excess`'s pixels.
+    diameters_mm : (N,) float array-like
+
+    Returns
+    -------
+    (N,) float ndarray
+    """
+    h, w = excess.shape
+    out = np.full(len(points), np.nan)
+    for i, ((x, y), d_mm) in enumerate(zip(points, diameters_mm, strict=True)):
+        c, r = int(round(x)), int(round(y))
+        if not (0 <= r < h and 0 <= c < w):
+            continue
+        reach = max(1, round(d_mm / 2 * px_per_mm))
+        r0, c0 = max(0, r - reach), max(0, c - reach)
+        r1, c1 = min(h, r + reach + 1), min(w, c + reach + 1)
+        window = (slice(r0, r1), slice(c0, c1))
+        yy, xx = np.ogrid[r0 - r:r1 - r, c0 - c:c1 - c]
+        inside = (yy * yy + xx * xx <= reach * reach) & mask[window]
+        if inside.any():
+            out[i] = float(excess[window][inside].mean())
     return out
 
 
