@@ -12,7 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from analyzer.dashboard.common import records
 from analyzer.records import Forbidden, MissingBlob, SettingsError, SignInRefused
 
-st.set_page_config(page_title="Skin progress", page_icon=":material/face:", layout="wide")
+# Signed in: wide pages for photos and charts. The sign-in page stays light: centred, and no icon font
+# to fetch before the first page is drawn (bench/dashboard.py).
+st.set_page_config(page_title="Skin progress", layout="wide" if "actor" in st.session_state else "centered")
 
 try:
     records()

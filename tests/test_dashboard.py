@@ -278,9 +278,12 @@ def test_the_demo_patient_sees_their_charts_and_photos(data):
 
 def test_sign_in_page_refuses_a_wrong_password_then_signs_in(data):
     at = AppTest.from_file(APP, default_timeout=120).run()
-    assert at.title[0].value == "Skin progress" and any("demo-password" in i.value for i in at.info)
-    at.toggle(key="show_set_up").set_value(True).run()  # the demo is here; the clinic's own admin not yet
-    assert any(t.label == "Clinic name" for t in at.text_input)
+    assert at.title[0].value == "Skin progress"
+    assert at.text_input[1].placeholder == "Demo clinic: demo-password"  # its accounts are public
+    assert not any(t.label == "Clinic name" for t in at.text_input)  # the demo is here: set-up on demand
+    set_up = AppTest.from_file(APP, default_timeout=60).run()
+    next(b for b in set_up.button if b.label == "New here? Set up your own clinic").click().run()
+    assert any(t.label == "Clinic name" for t in set_up.text_input)
     at.text_input[0].set_value("demo-practitioner")
     at.text_input[1].set_value("not the password")
     at.button[0].click().run()
@@ -311,7 +314,7 @@ def test_first_run_asks_for_the_clinic_admin(tmp_path, monkeypatch):
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert any("Set up your clinic" in h.value for h in at.subheader)
-    assert not any("demo-password" in i.value for i in at.info)  # no demo here
+    assert not any("demo" in t.placeholder for t in at.text_input)  # no demo here
     field = {t.label: t for t in at.text_input}
     field["Clinic name"].set_value("Rose Skin Clinic")
     field["Admin username"].set_value("rose")
