@@ -227,6 +227,18 @@ def _texts(at: AppTest) -> str:
     return "\n".join(map(str, parts))
 
 
+def _redeem(code: str, username: str, password: str) -> AppTest:
+    """A new browser session that opens the invite link and creates the account."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["invite"] = code
+    at.run()
+    at.text_input[1].set_value(username)
+    at.text_input[2].set_value(password)
+    at.text_input[3].set_value(password)
+    at.button[0].click().run()
+    return at
+
+
 def test_a_patient_invited_by_their_practitioner_sees_their_own_progress_only(data):
     records, me = _practitioner(data)
     (demo,) = records.find_patients(me, "Demo Patient")
@@ -239,15 +251,12 @@ def test_a_patient_invited_by_their_practitioner_sees_their_own_progress_only(da
     code = at.code[0].value
     assert "?invite=" + code in at.code[1].value  # the link fills the code in
 
-    patient = AppTest.from_file(APP, default_timeout=120)
-    patient.query_params["invite"] = code
-    patient.run()
-    assert [t.value for t in patient.title] == ["Skin progress"] and patient.subheader[0].value == \
+    opened = AppTest.from_file(APP, default_timeout=120)
+    opened.query_params["invite"] = code
+    opened.run()
+    assert [t.value for t in opened.title] == ["Skin progress"] and opened.subheader[0].value == \
         "Create your account"
-    patient.text_input[1].set_value("other.person")
-    patient.text_input[2].set_value("a long secret 1")
-    patient.text_input[3].set_value("a long secret 1")
-    patient.button[0].click().run()
+    patient = _redeem(code, "other.person", "a long secret 1")
     assert not patient.exception
     assert patient.title[0].value == "Your skin progress, Other"  # no photos yet: says so
     assert "Demo Patient" not in _texts(patient)
@@ -257,13 +266,7 @@ def test_a_patient_invited_by_their_practitioner_sees_their_own_progress_only(da
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             patient.switch_page(PAGES + page)
 
-    again = AppTest.from_file(APP, default_timeout=60)  # the code is used up
-    again.query_params["invite"] = code
-    again.run()
-    again.text_input[1].set_value("someone.else")
-    again.text_input[2].set_value("a long secret 2")
-    again.text_input[3].set_value("a long secret 2")
-    again.button[0].click().run()
+    again = _redeem(code, "someone.else", "a long secret 2")  # the code is used up
     assert any("not valid" in e.value for e in again.error) and "actor" not in again.session_state
 
 
@@ -375,13 +378,7 @@ def test_the_admin_sees_the_team_invites_a_practitioner_and_reads_the_audit_log(
     assert not at.exception and any("shown only now" in s.value for s in at.success)
     code = at.code[0].value
 
-    doctor = AppTest.from_file(APP, default_timeout=120)
-    doctor.query_params["invite"] = code
-    doctor.run()
-    doctor.text_input[1].set_value("dr.new")
-    doctor.text_input[2].set_value("doctor's password")
-    doctor.text_input[3].set_value("doctor's password")
-    doctor.button[0].click().run()
+    doctor = _redeem(code, "dr.new", "doctor's password")
     assert doctor.title[0].value == "Patients" and not doctor.exception
     for page in ("team_page.py", "audit_page.py"):  # the admin's, not a practitioner's
         with pytest.raises(ValueError, match="Could not find a navigation page"):

@@ -18,6 +18,7 @@ r = records()
 
 
 def _signed_in(actor) -> None:
+    st.query_params.clear()  # an invite code, used, leaves the address
     st.session_state.clear()  # nothing of a previous user stays in this browser session
     st.session_state["actor"] = actor
     st.rerun()
@@ -30,6 +31,22 @@ def _new_password(label: str) -> str | None:
     return password if password == again else None
 
 
+def _attempt(password: str | None, sign_in) -> None:
+    """Run ``sign_in()`` (it returns the signed-in actor) and enter; say why when refused.
+
+    ``password`` is None when the two new-password boxes differ (nothing is tried then).
+    """
+    if password is None:
+        st.error("The two passwords differ.")
+        return
+    try:
+        actor = sign_in()
+    except RecordError as err:
+        st.error(str(err))
+    else:
+        _signed_in(actor)
+
+
 def _redeem(code: str) -> None:
     st.subheader("Create your account")
     st.caption("Your clinic gave you a one-time invite code. Choose a username and a password "
@@ -39,16 +56,7 @@ def _redeem(code: str) -> None:
         username = st.text_input("Choose a username", placeholder="letters, digits, . _ - @")
         password = _new_password("Choose a password")
         if st.form_submit_button("Create account and sign in", type="primary"):
-            if password is None:
-                st.error("The two passwords differ.")
-            else:
-                try:
-                    actor = r.redeem_invite(code, username=username, password=password)
-                except RecordError as err:
-                    st.error(str(err))
-                else:
-                    st.query_params.clear()
-                    _signed_in(actor)
+            _attempt(password, lambda: r.redeem_invite(code, username=username, password=password))
     st.markdown("[Back to sign-in](?)")
 
 
@@ -65,12 +73,7 @@ def _sign_in(demo: bool, can_set_up: bool) -> None:
         st.query_params["invite" if invited else "setup"] = ""
         st.rerun()
     if signing_in:
-        try:
-            actor = r.sign_in(username, password)
-        except RecordError as err:
-            st.error(str(err))
-        else:
-            _signed_in(actor)
+        _attempt(password, lambda: r.sign_in(username, password))
 
 
 def _set_up() -> None:
@@ -82,15 +85,7 @@ def _set_up() -> None:
         username = st.text_input("Admin username", placeholder="letters, digits, . _ - @")
         password = _new_password("Password (at least 10 characters)")
         if st.form_submit_button("Create the admin account", type="primary"):
-            if password is None:
-                st.error("The two passwords differ.")
-            else:
-                try:
-                    actor = r.set_up(clinic_name=clinic, username=username, password=password)
-                except RecordError as err:
-                    st.error(str(err))
-                else:
-                    _signed_in(actor)
+            _attempt(password, lambda: r.set_up(clinic_name=clinic, username=username, password=password))
 
 
 st.title("Skin progress")

@@ -22,7 +22,6 @@ ids are random (``secrets``) and only their SHA-256 or the random id is kept.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -147,9 +146,6 @@ class Actor:
     def audit_detail(self) -> dict:
         """What the audit log keeps of a system actor (people are kept by ``user_id``)."""
         return {"by": self.username} if self.is_system else {}
-
-    def renewed(self, **changes) -> Actor:
-        return dataclasses.replace(self, **changes)
 
 
 def may_see_patient(actor: Actor, patient_id: int, clinic_id: int) -> bool:
