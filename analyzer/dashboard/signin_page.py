@@ -96,12 +96,12 @@ if reason:
 # new browser fetches first (a line of text after the form cost 0.6 s there, bench/dashboard.py).
 # The demo clinic's public accounts are the form's placeholders; the sidebar marks the demo once inside.
 invite = st.query_params.get("invite")
-demo = r.has_demo()
+demo, unset = r.has_demo(), r.needs_set_up()
 if invite is not None:
     _redeem(invite)
-elif r.needs_set_up() and (not demo or "setup" in st.query_params):
+elif unset and (not demo or "setup" in st.query_params):
     st.subheader("Set up your clinic")
     _set_up()
     st.markdown("[I have an invite code](?invite=)" + (" · [Back to sign-in](?)" if demo else ""))
 else:
-    _sign_in(demo, r.needs_set_up())
+    _sign_in(demo, unset)
