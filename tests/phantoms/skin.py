@@ -57,12 +57,15 @@ __all__ = [
     "SHADING",
     "SPOTS",
     "base_photo",
+    "base_scene",
+    "capture",
     "disc_field",
     "line_field",
     "optical_density",
     "plant",
     "plant_haemoglobin",
     "plant_lines",
+    "plant_scene",
     "plant_spots",
     "random_lightings",
     "relight",
@@ -147,19 +150,33 @@ CHEEK_BLOBS = [(to_image(197.0, 126.0), 14.0), (to_image(250.0, 126.0), 14.0)]
 
 
 @functools.cache
-def _base() -> np.ndarray:
+def _scene() -> np.ndarray:
     src = skdata.astronaut().astype(np.float32) / 255.0
     x0, y0 = SRC_ORIGIN
     region = src[y0 : y0 + SRC_SIZE[1], x0 : x0 + SRC_SIZE[0]]
     big = np.clip(cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC), 0, 1)
     lin = srgb_to_linear(big) * np.float32(BASE_EXPOSURE)
-    out = np.clip(np.rint(linear_to_srgb(lin) * 255.0), 0, 255).astype(np.uint8)
+    lin.setflags(write=False)
+    return lin
+
+
+@functools.cache
+def _base() -> np.ndarray:
+    out = capture(_scene())
     out.setflags(write=False)
     return out
 
 
+def base_scene() -> np.ndarray:
+    """The face as light, before any camera rounds it: (2560, 2400, 3) float32 linear RGB, read-only.
+
+    :func:`base_photo` is this scene captured once (``capture(base_scene())``).
+    """
+    return _scene()
+
+
 def base_photo() -> np.ndarray:
-    """The (960, 900, 3) uint8 sRGB face photo, read-only."""
+    """The (2560, 2400, 3) uint8 sRGB face photo, read-only."""
     return _base()
 
 
@@ -194,7 +211,7 @@ def _mask() -> np.ndarray:
 
 
 def skin_mask() -> np.ndarray:
-    """Bool (960, 900): the face's skin -- face ellipse, skin colour, less eyes, brows, nostrils, mouth."""
+    """Bool (2560, 2400): the face's skin -- face ellipse, skin colour, less eyes, brows, nostrils, mouth."""
     return _mask()
 
 
@@ -306,22 +323,42 @@ def plant_lines(img: np.ndarray, polylines, width_mm: float, od: float, px_per_m
 # Lighting
 
 
-def relight(img: np.ndarray, *, exposure: float = 1.0, white_balance=(1.0, 1.0, 1.0),
+def capture(linear: np.ndarray, *, exposure: float = 1.0, white_balance=(1.0, 1.0, 1.0),
             gamma: float = 1.0, jpeg_quality: int | None = None) -> np.ndarray:
-    """The photo taken again: gains in linear light, tone-curve power on sRGB, 8 bits, JPEG.
+    """A camera's photo of a scene given in linear light: the light rounded to 8 bits once.
 
     Linear RGB times ``exposure * white_balance`` (clipped at 1), encoded to sRGB, raised to
     ``gamma``, rounded to uint8; then, if ``jpeg_quality`` is given, JPEG-encoded by Pillow
-    at that quality with 4:2:0 chroma and decoded.
+    at that quality with 4:2:0 chroma and decoded. Returns HxWx3 uint8.
     """
     gains = np.float32(exposure) * np.asarray(white_balance, np.float32)
-    srgb = linear_to_srgb(srgb_to_linear(img) * gains) ** np.float32(gamma)
+    srgb = linear_to_srgb(np.asarray(linear, np.float32) * gains)
+    if gamma != 1.0:
+        srgb = srgb ** np.float32(gamma)
     out = np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
     if jpeg_quality is not None:
         buf = io.BytesIO()
         Image.fromarray(out).save(buf, "JPEG", quality=int(jpeg_quality), subsampling=2)
         out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
     return out
+
+
+def relight(img: np.ndarray, **lighting) -> np.ndarray:
+    """The photo taken again: its 8-bit light through :func:`capture` (same keywords).
+
+    Exposure and white balance as gains in linear light, a tone-curve power (gamma) on the
+    0..1 sRGB values, rounding to 8 bits, then JPEG when a quality is given. Rounding a
+    photo that was already rounded skips or doubles a code value every so many (a combed
+    histogram): what an 8-bit edit does, where a camera rounds the light once
+    (:func:`capture` of a scene).
+    """
+    return capture(srgb_to_linear(img), **lighting)
+
+
+def plant_scene(linear: np.ndarray, od_map: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """:func:`plant` on a scene in linear light, unrounded: ``linear * exp(-od_map * direction)``."""
+    od_map = np.asarray(od_map, np.float32)
+    return (linear * np.exp(-od_map[..., None] * np.asarray(direction, np.float32))).astype(np.float32)
 
 
 def random_lightings(n: int = 12, seed: int = 0, *, exposure: float = 0.30, white_balance: float = 0.12,
