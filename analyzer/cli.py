@@ -136,6 +136,7 @@ def _compare(args: argparse.Namespace) -> dict:
         "quality": assess(after.image, before.image).to_dict(),
         "alignment": alignment.to_dict(),
         "tone": comparison.tone.to_dict(),
+        **({"light_note": " ".join(comparison.notes)} if comparison.notes else {}),
         "metrics": _metric_table(comparison),
     }
     if args.heatmap:

@@ -53,7 +53,7 @@ from analyzer.metrics.pigmentation import (
     tone_map,
 )
 from analyzer.metrics.redness import erythema_map, even_level, redness
-from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.repeatability import light_beyond_measured, minimal_detectable_change
 from analyzer.metrics.texture import (
     MIN_PX_PER_MM,
     find_pores,
@@ -66,7 +66,7 @@ from analyzer.skin import SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.1"  # bump when any metric's definition changes; stored with every analysis
+ALGORITHM_VERSION = "1.2"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -157,7 +157,10 @@ class Comparison:
     minus before per key, and ``significant`` says which deltas exceed the
     minimal detectable change. When they do not align (``alignment.ok`` is
     False), ``after`` is None and ``delta`` and ``significant`` are empty: no
-    change is reported that could be a different patch of skin.
+    change is reported that could be a different patch of skin. ``notes`` say, in
+    words for people, when the two photos were lit more differently than the repeat
+    photos the minimal detectable changes were measured on, so a change near its
+    limit may be the light.
     """
 
     alignment: Alignment
@@ -167,6 +170,7 @@ class Comparison:
     significant: Mapping[str, bool]
     tone: Tone
     light: str  # "reference": light matched on non-skin surfaces; "camera": camera white balance trusted
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -177,6 +181,7 @@ class Comparison:
             "after": None if self.after is None else self.after.to_dict(),
             "delta": dict(self.delta),
             "significant": dict(self.significant),
+            "notes": list(self.notes),
         }
 
 
@@ -245,8 +250,12 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
         delta[key] = change
         significant[key] = bool(abs(change) > minimal_detectable_change(key, light)) \
             if math.isfinite(change) else False
+    beyond = light_beyond_measured(tone.change()) if light == "reference" else []
+    notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
+             f"noise limits were measured on ({'; '.join(beyond)}): a change near its limit may be the "
+             "light. Photograph with the same lamp, distance and camera settings.",) if beyond else ()
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
-                      significant=significant, tone=tone, light=light)
+                      significant=significant, tone=tone, light=light, notes=notes)
 
 
 def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: Alignment) -> Metrics:

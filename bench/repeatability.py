@@ -14,11 +14,13 @@ measurement noise. Printed per metric:
   deltas (each a difference of two captures) and the 95th percentile of |delta|
   -- a change smaller than this is not called
   significant (Weir 2005, doi:10.1519/15184.1);
-* zone figures (the largest over the five zones).
+* zone figures (the largest over the five zones);
+* how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles): the
+  range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
 
 Usage::
 
-    python bench/repeatability.py [--trials 10] [--views front left-cheek right-cheek]
+    python bench/repeatability.py [--trials 30] [--views front left-cheek right-cheek]
 
 The figures in ``analyzer/metrics/repeatability.py`` come from this script's
 default run; it prints a block to paste there.
@@ -71,7 +73,7 @@ def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=10, help="repeat pairs per view (default 10)")
+    parser.add_argument("--trials", type=int, default=30, help="repeat pairs per view (default 30)")
     parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek"])
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args()
@@ -79,6 +81,7 @@ def main() -> None:
     level: dict[tuple[str, str], list[float]] = {}  # (light, key) -> mean of the two captures
     delta: dict[tuple[str, str], list[float]] = {}  # (light, key) -> deltas
     light_of: dict[str, str] = {}
+    light_change: dict[str, list[float]] = {}  # Tone.change() of the pairs whose light was matched
     refused, started = 0, time.perf_counter()
     for view in args.views:
         photo = load_image(ROOT / "sample_images" / f"session1_{view}.jpg")
@@ -88,6 +91,9 @@ def main() -> None:
                 refused += 1
                 continue
             light_of[view] = c.light
+            if c.light == "reference":
+                for key, value in c.tone.change().items():
+                    light_change.setdefault(key, []).append(value)
             for key, value in c.delta.items():
                 base = key if not key.startswith("zone.") else "zone." + key.split(".", 2)[2]
                 delta.setdefault((c.light, base), []).append(value)
@@ -124,6 +130,11 @@ def main() -> None:
     print("ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {")
     for key, value in zone_mdc.items():
         print(f'    "{key}": {_round(value)},')
+    print("}")
+    print("MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {")
+    for key, values in light_change.items():
+        low, high = np.percentile(values, [2.5, 97.5])
+        print(f'    "{key}": ({low:.3f}, {high:.3f}),')
     print("}")
 
 

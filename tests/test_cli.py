@@ -312,3 +312,13 @@ def test_unusable_settings_are_explained(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ANALYZER_IDLE_MINUTES", "forever")
     assert main(["reanalyze"]) == 2
     assert "settings: idle_minutes must be a number" in capsys.readouterr().err
+
+
+def test_compare_says_when_the_light_differs_beyond_the_repeat_photos(capsys):
+    # the demo's session 5 front view was taken with a bluer white balance (+6.1 %) than the
+    # repeat photos the noise limits were measured on (-7.2 to +5.6 %)
+    argv = ["compare", str(DEMO / "session1_front.jpg"), str(DEMO / "session5_front.jpg")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    (note,) = [line for line in out.splitlines() if line.startswith("light_note: ")]
+    assert "blue balance +" in note and "a change near its limit may be the light" in note

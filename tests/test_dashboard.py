@@ -10,11 +10,15 @@ import shutil
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from served import served
 from streamlit.testing.v1 import AppTest
 
+from analyzer import load_image
+from analyzer.color import linear_to_srgb, srgb_to_linear
+from analyzer.images import to_jpeg_bytes
 from analyzer.records import Forbidden, PhotoUpload, Records, Settings, reanalyze
 from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
@@ -209,6 +213,23 @@ def test_a_photo_of_other_skin_is_refused_with_the_reason(data):
     at = _app(data, "compare_page.py", patient_id=p.id)
     assert any("is not compared" in e.value and refusal.message in e.value for e in at.error)
     assert not any("registration score" in c.value for c in at.caption)
+
+
+def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
+    """A follow-up 40 % darker than the baseline: outside the light the noise limits were measured on."""
+    baseline = load_image(DEMO / "session1_front.jpg")
+    darker = np.rint(linear_to_srgb(srgb_to_linear(baseline) * np.float32(0.6)) * 255).astype(np.uint8)
+    records, me = _practitioner(data)
+    p = records.create_patient(me, name="Dim Lamp", photo_consent=True)
+    records.add_session(me, p.id, started_at=dt.datetime(2026, 1, 5, 9),
+                        photos=[PhotoUpload(_jpeg("session1_front.jpg"), "front")])
+    later = records.add_session(me, p.id, started_at=dt.datetime(2026, 2, 5, 9),
+                                photos=[PhotoUpload(to_jpeg_bytes(darker, quality=92), "front")])
+    assert records.analyze(me, later.photos[0].id).status == "measured"
+    records.close()
+    at = _app(data, "compare_page.py", patient_id=p.id)
+    (warning,) = [w.value for w in at.warning if "lit more differently" in w.value]
+    assert "brightness -" in warning and "Photograph with the same lamp" in warning
 
 
 def test_report_page_makes_the_pdf(data):

@@ -276,6 +276,36 @@ def test_full_relighting_does_not_move_the_compared_metric(key, comparisons, lig
     assert ratio <= LIGHTING_SHARE, message
 
 
+def test_compare_reads_how_the_light_changed(comparisons, lightings):
+    """Tone.change(): the tone-curve power and white balance of each full relighting, read back."""
+    rows = []
+    for i, light in enumerate(lightings["full"]):
+        change = comparisons[("treated", f"full{i}")].tone.change()
+        red, green, blue = light["white_balance"]
+        rows.append((light["gamma"], change["power"], red / green, change["red_balance"],
+                     blue / green, change["blue_balance"]))
+    rows = np.array(rows)
+    message = _table([tuple(float(v) for v in r) for r in rows],
+                     ("gamma", "power read", "red/green", "read", "blue/green", "read"))
+    print(message)
+    # measured at 663bf27: power within 0.027 of the gamma (the curve's mean slope also sees the
+    # sRGB curve's foot), balances within 1 %
+    assert np.abs(rows[:, 1] - rows[:, 0]).max() < 0.04, message
+    assert np.abs(rows[:, 3] / rows[:, 2] - 1).max() < 0.02, message
+    assert np.abs(rows[:, 5] / rows[:, 4] - 1).max() < 0.02, message
+
+
+def test_compare_says_when_the_light_differs_beyond_what_its_noise_limits_cover(photos):
+    treated = photos["treated"]
+    same = compare(treated, skin.relight(treated, jpeg_quality=90))
+    assert same.notes == (), same.tone.change()
+    darker = compare(treated, skin.relight(treated, exposure=0.6))
+    message = (darker.notes, darker.tone.change())
+    assert darker.tone.change()["brightness"] == pytest.approx(0.6, abs=0.02), message
+    assert len(darker.notes) == 1 and "brightness -" in darker.notes[0], message
+    assert darker.to_dict()["notes"] == list(darker.notes)
+
+
 def test_compare_aligns_pixel_aligned_pairs(comparisons):
     pairs = [("treated", f"full{i}") for i in range(N_LIGHTINGS)]
     pairs += [("base", name) for name in sorted(set(YARDSTICKS.values()))]

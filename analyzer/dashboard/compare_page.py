@@ -109,6 +109,8 @@ with right:
 
 if a_after is not None and a_after.status == "measured":
     st.subheader("Measured change")
+    for note in a_after.result.get("notes", []):
+        st.warning(note)
     from_baseline = before.id == baseline.id
     values_before = a_after.result["before"] if from_baseline else (a_before.values if a_before else {})
     light = a_after.result.get("light", "camera")
