@@ -252,8 +252,8 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
             if math.isfinite(change) else False
     beyond = light_beyond_measured(tone.change()) if light == "reference" else []
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
-             f"noise limits were measured on ({'; '.join(beyond)}): a change near its limit may be the "
-             "light. Photograph with the same lamp, distance and camera settings.",) if beyond else ()
+             f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
+             "the light; photograph with the same lamp, distance and camera settings.",) if beyond else ()
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes)
 

@@ -229,7 +229,7 @@ def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
     records.close()
     at = _app(data, "compare_page.py", patient_id=p.id)
     (warning,) = [w.value for w in at.warning if "lit more differently" in w.value]
-    assert "brightness -" in warning and "Photograph with the same lamp" in warning
+    assert "brightness -" in warning and "photograph with the same lamp" in warning
 
 
 def test_report_page_makes_the_pdf(data):
