@@ -65,13 +65,17 @@ def _scene(medium: str, name: str) -> np.ndarray:
     return scene(name, captured=medium == "captured")
 
 
+def _relit(medium: str, light: dict) -> np.ndarray:
+    """The treated phantom under `light`: the 8-bit photo relit (edited) or its scene captured."""
+    treated = _scene(medium, "treated")
+    return skin.relight(treated, **light) if medium == "edited" else skin.capture(treated, **light)
+
+
 def _photo(medium: str, name: str) -> np.ndarray:
     """The uint8 photo of phantom `name`; ``gains<i>`` / ``full<i>``: the treated one relit."""
     for kind in LIGHTINGS:
         if name.startswith(kind):
-            light = LIGHTINGS[kind][int(name[len(kind):])]
-            treated = _scene(medium, "treated")
-            return skin.relight(treated, **light) if medium == "edited" else skin.capture(treated, **light)
+            return _relit(medium, LIGHTINGS[kind][int(name[len(kind):])])
     photo = _scene(medium, name)
     return photo if medium == "edited" else skin.capture(photo)
 
@@ -93,6 +97,9 @@ class _ExactTone:
         srgb = linear_to_srgb(linear) ** (1 / self.gamma)
         return np.minimum(srgb_to_linear(srgb) / self.gains, 1.0).astype(np.float32)
 
+    def change(self) -> dict[str, float]:
+        return {}  # compare's light note reads this; the bench reads only the deltas
+
 
 def _compare(job: tuple[str, str, str]) -> dict[str, float]:
     """``compare(before, after).delta``; an ``after`` of ``exact:full<i>[:nojpeg]`` is measured
@@ -104,8 +111,7 @@ def _compare(job: tuple[str, str, str]) -> dict[str, float]:
         _, name, *jpeg = after.split(":")
         light = dict(LIGHTINGS["full"][int(name[4:])], **({"jpeg_quality": None} if jpeg else {}))
         module._tone = lambda *_: _ExactTone(light)
-        treated = _scene(medium, "treated")
-        later = skin.relight(treated, **light) if medium == "edited" else skin.capture(treated, **light)
+        later = _relit(medium, light)
     else:
         later = _photo(medium, after)
     try:
