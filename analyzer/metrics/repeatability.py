@@ -97,9 +97,10 @@ def minimal_detectable_change(key: str, light: str) -> float:
 
 # How much the light of the repeat pairs differed (``Tone.change()`` of the 30 front-view pairs,
 # whose light was matched on a reference; 2.5th and 97.5th percentiles): the minimal detectable changes
-# above hold for pairs within these; a pair lit more differently moves the metrics more (the
-# phantom's relightings of up to +-30 % exposure, +-12 % balance and +-15 % gamma flagged
-# erythema in 6 of 12 and roughness in 12 of 12 as changed).
+# above hold for pairs within these; a pair lit more differently moves the metrics more (of the
+# phantom's 12 relightings of up to +-30 % exposure, +-12 % balance and +-15 % gamma, 10 lie
+# beyond these, and lighting alone is called significant there for erythema in 2 and roughness
+# in 12).
 MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {
     "brightness": (0.806, 1.251),
     "red_balance": (0.947, 1.090),
@@ -123,4 +124,3 @@ def light_beyond_measured(change: dict[str, float]) -> list[str]:
             out.append(f"{_LIGHT_WORDS[key]} {100 * (value - 1):+.1f} % (repeat photos: "
                        f"{100 * (low - 1):+.1f} to {100 * (high - 1):+.1f} %)")
     return out
-
