@@ -57,3 +57,21 @@ def test_tone_matching_undoes_exposure_white_balance_and_gamma():
     inside = (fixed > 0.05) & (moving < 0.98)  # within the reference's range; clipped is lost
     # quantile knots every 2 %: piecewise-linear in log-log, measured max error 0.4 %
     np.testing.assert_allclose(restored[inside], fixed[inside], rtol=0.01)
+
+
+def test_block_means_are_geometric_means_of_whole_blocks():
+    """Taken in strips of rows (to keep the float copies small): the same as over the whole photo."""
+    from analyzer.color import block_means
+
+    rng = np.random.default_rng(2)
+    srgb = rng.integers(30, 240, (1037, 301, 3), dtype=np.uint8)  # several strips and a partial block
+    srgb[700:703, 10] = 255  # a clipped pixel spoils its block only
+    for block in (3, 8):
+        means, unclipped = block_means(srgb, block)
+        rows, cols = 1037 // block, 301 // block
+        whole = srgb_to_linear(srgb[: rows * block, : cols * block]).astype(np.float64)
+        blocks = np.log(whole).reshape(rows, block, cols, block, 3)
+        np.testing.assert_allclose(means, np.exp(blocks.mean(axis=(1, 3))), rtol=1e-4)
+        spoiled = np.zeros((rows, cols), bool)
+        spoiled[700 // block: 702 // block + 1, 10 // block] = True
+        np.testing.assert_array_equal(unclipped, ~spoiled)
