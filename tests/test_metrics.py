@@ -108,8 +108,10 @@ def test_planted_brown_spots_are_found_with_their_size(front):
             continue
         distance = np.linalg.norm(spots - np.array(planted["center"]["front"]), axis=1)
         nearest = front.spots[int(distance.argmin())]
-        # measured: every planted spot found within 3 px (0.5 mm)
-        assert distance.min() < 3 * TRUTH["px_per_mm_front"], planted
+        # measured: every planted spot's centre found within 0.5 mm (0.07..0.50 mm); 1 mm allowed,
+        # under a third of the smallest planted spot's diameter (3.6 mm), so no neighbour passes for it
+        off_mm = distance.min() / TRUTH["px_per_mm_front"]
+        assert off_mm < 1.0, (planted, off_mm)
         sized.append(nearest.diameter_mm == pytest.approx(2 * planted["radius_mm"], rel=0.3))
     # measured diameters 3.3..5.0 mm vs planted 3.6..6.0, but for the spot on the smile fold
     # (id 2), which the fold's shadow, left out of the skin, cuts in two
