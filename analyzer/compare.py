@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from analyzer.align import Alignment, align
+from analyzer.card import Card, canonical_interiors, find_card
 from analyzer.color import (
     IDENTITY_TONE,
     Illuminant,
@@ -34,6 +35,7 @@ from analyzer.color import (
     block_means,
     estimate_illuminant,
     match_tone,
+    match_tone_pairs,
     normalize,
     optical_density,
     srgb_to_linear,
@@ -66,7 +68,7 @@ from analyzer.skin import SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.2"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.3"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -208,7 +210,7 @@ def analyze(img: np.ndarray, mask: np.ndarray | None = None, *, px_per_mm: float
     """
     check_rgb8(img, "photo")
     skin = regions(img, mask=mask, px_per_mm=px_per_mm)
-    return _measure(img, skin, _illuminant(img, skin.reference))
+    return _measure(img, skin, _illuminant(img, skin))
 
 
 def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
@@ -229,13 +231,22 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     check_rgb8(after, "later photo")
     skin = regions(before)
     alignment = align(after, before)
-    illuminant = _illuminant(before, skin.reference)
+    illuminant = _illuminant(before, skin)
     if not alignment.ok:
         return Comparison(alignment=alignment, before=_measure(before, skin, illuminant), after=None,
                           delta={}, significant={}, tone=IDENTITY_TONE, light=illuminant.source)
     inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     common = _restrict(skin, inner)
-    tone = _tone(alignment.warped, before, skin.reference & inner)
+    card_note = ()
+    if skin.card is None:
+        tone = _tone(alignment.warped, before, skin.reference & inner)
+    else:  # the card may sit elsewhere in the later photo: pair its patches, not its place
+        later_card = find_card(after)
+        tone = IDENTITY_TONE if later_card is None else _card_tone(after, later_card, before, skin.card)
+        if later_card is None:
+            card_note = ("The baseline shows a colour card and the later photo does not: its colours are "
+                         "compared as the camera saw them, and colour changes are judged against the "
+                         "camera's noise. Hold the card beside the skin at every visit.",)
     m_before = _measure(before, common, illuminant)
     # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
     # resampling it into the baseline's frame would blur pores and fine lines that the
@@ -243,17 +254,18 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
                        level=m_before.red_level)
     m_after = _track_spots(m_before, m_after, common, alignment)
-    light = "reference" if illuminant.source == "reference" and tone.pixels else "camera"
+    light = illuminant.source if illuminant.source in ("reference", "card") and tone.pixels else "camera"
     delta, significant = {}, {}
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
         delta[key] = change
         significant[key] = bool(abs(change) > minimal_detectable_change(key, light)) \
             if math.isfinite(change) else False
-    beyond = light_beyond_measured(tone.change()) if light == "reference" else []
+    beyond = light_beyond_measured(tone.change()) if light != "camera" else []
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
              "the light; photograph with the same lamp, distance and camera settings.",) if beyond else ()
+    notes = card_note + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes)
 
@@ -336,10 +348,16 @@ def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) 
 def _restrict(skin: SkinRegions, keep: np.ndarray) -> SkinRegions:
     return SkinRegions(mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()},
                        reference=skin.reference, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
-                       face_box=skin.face_box)
+                       face_box=skin.face_box, card=skin.card)
 
 
-def _illuminant(img: np.ndarray, reference: np.ndarray) -> Illuminant:
+def _illuminant(img: np.ndarray, skin: SkinRegions) -> Illuminant:
+    reference = skin.reference
+    if skin.card is not None and reference.any():  # a card's few patches: every pixel of them
+        rows, cols = np.flatnonzero(reference.any(axis=1)), np.flatnonzero(reference.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        found = estimate_illuminant(srgb_to_linear(img[box]), reference[box])
+        return replace(found, source="card") if found.source == "reference" else found
     step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
     return estimate_illuminant(srgb_to_linear(img[::step, ::step]), reference[::step, ::step])
 
@@ -358,6 +376,19 @@ def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
     moving_means, moving_ok = block_means(moving, block)
     fixed_means, fixed_ok = block_means(fixed, block)
     return match_tone(moving_means, fixed_means, whole & moving_ok & fixed_ok)
+
+
+def _card_tone(moving: np.ndarray, moving_card: Card, fixed: np.ndarray, fixed_card: Card) -> Tone:
+    """The tone curve from `moving` to `fixed` through their colour cards' 24 patches, paired patch by patch.
+
+    Each card is warped flat (:meth:`~analyzer.card.Card.canonical`), so a
+    patch is read at its place on the card wherever the card was held.
+    """
+    def patch_means(img: np.ndarray, card: Card) -> np.ndarray:
+        logs = np.log(block_means(card.canonical(img), 1)[0])
+        return np.array([np.exp(logs[canonical_interiors(slice(i, i + 1))].mean(axis=0)) for i in range(24)])
+
+    return match_tone_pairs(patch_means(moving, moving_card), patch_means(fixed, fixed_card))
 
 
 def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone: Tone = IDENTITY_TONE,

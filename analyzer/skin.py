@@ -9,7 +9,9 @@ Metrics are only as good as the area they average over. :func:`regions` finds
   face is found ("left" is the patient's left, on the image's right in a
   frontal photo);
 * the **reference**: what is clearly not skin (background, clothing, hair)
-  and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`);
+  and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`)
+  -- or, when a colour checker is in the photo (:mod:`analyzer.card`), its
+  neutral patches, and the card is not skin;
 * the **scale** in pixels per millimetre: from the face's size where a face
   is found, else from the frame (a close-up is taken to be about 10 cm
   across its shorter side), else as given by the caller.
@@ -31,6 +33,7 @@ import cv2
 import numpy as np
 
 from analyzer import landmarks
+from analyzer.card import NEUTRAL, Card, find_card
 from analyzer.images import check_rgb8
 from analyzer.quality import detect_face
 
@@ -82,6 +85,8 @@ class SkinRegions:
         ``"given"``, ``"face"`` or ``"frame"``.
     face_box : tuple of 4 floats or None
         x, y, width, height of the face found, in pixels.
+    card : Card or None
+        The colour checker found in the photo; its neutral patches are then the reference.
     """
 
     mask: np.ndarray
@@ -90,6 +95,7 @@ class SkinRegions:
     px_per_mm: float = 1.0
     scale_source: str = "frame"
     face_box: tuple[float, float, float, float] | None = None
+    card: Card | None = None
 
 
 def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
@@ -146,16 +152,22 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         reference = ~around & ~below
         zones = {name: skin & _rect((h, w), box, _ZONE_BOXES[name]) for name in ZONES}
         scale, source = box[2] / _BOX_WIDTH_MM, "face"
+    card = find_card(img)
+    if card is not None:  # a surface of known colour, the same at every visit: better than the backdrop
+        on_card = card.area((h, w))
+        skin &= ~on_card
+        zones = {name: zone & ~on_card for name, zone in zones.items()}
+        reference = card.interiors((h, w), NEUTRAL)
     if mask is not None:
         skin, zones = mask & ~glare, {}
-        if reference.any():
+        if reference.any() and card is None:
             reference &= ~cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     if px_per_mm is not None:
         if not (px_per_mm > 0 and math.isfinite(px_per_mm)):
             raise ValueError(f"px_per_mm must be a positive number, not {px_per_mm}")
         scale, source = float(px_per_mm), "given"
     return SkinRegions(mask=skin, zones=zones, reference=reference, px_per_mm=float(scale),
-                       scale_source=source, face_box=box)
+                       scale_source=source, face_box=box, card=card)
 
 
 def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):

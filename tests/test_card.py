@@ -1,0 +1,140 @@
+"""A colour checker beside the skin is found, read, and makes close-ups' colour trustworthy.
+
+The card is the 24-patch chart of tests/phantoms/card.py, held in the demo patient's
+close-up (a photo with only skin, hair and a little backdrop in view: without a card its
+light is the camera's white balance), exposed as the metric phantoms are (linear light
+x 0.68, so that +30 % exposure and +12 % gain leave the skin unclipped). What a user relies on:
+
+* a held card is found whichever way up, turned or small, and read patch by patch; no card
+  is found in photos that have none;
+* the card is not skin, and its neutral patches are the light's reference;
+* with a card in both photos, relighting the close-up (the issue's exposure +-30 %, white
+  balance +-12 %, gamma +-15 %, JPEG 85) moves the colour metrics by at most 10 % of a
+  moderate planted change -- without one it moves them by more than the change itself;
+* the card may be held elsewhere at the next visit; a later photo without it is compared as
+  the camera saw it, and the comparison says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from phantoms import card as chart
+from phantoms import skin as phantom
+
+from analyzer import analyze, compare, load_image
+from analyzer.card import NEUTRAL, canonical_interiors, find_card
+from analyzer.color import srgb_to_linear
+from analyzer.skin import regions
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+HELD = {"centre": (1120, 260), "patch_px": 45, "angle_deg": 8.0}  # in the close-up's hair and backdrop
+COLOUR = ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
+          "pigmentation.ita_deg")
+HB_OD, MEL_OD = 0.2, 0.1  # the yardsticks of test_metric_phantoms: redness, a tan
+
+
+def _exposed(photo: np.ndarray) -> np.ndarray:
+    return phantom.capture(srgb_to_linear(photo), exposure=phantom.BASE_EXPOSURE)
+
+
+@pytest.fixture(scope="module")
+def close_up() -> np.ndarray:
+    return load_image(SAMPLES / "session1_left-cheek.jpg")
+
+
+@pytest.fixture(scope="module")
+def with_card(close_up) -> np.ndarray:
+    return _exposed(chart.hold(close_up, **HELD))
+
+
+@pytest.mark.parametrize("angle, patch_px", [(0.0, 45), (12.0, 45), (-25.0, 45), (180.0, 45), (5.0, 18),
+                                             (5.0, 30)])
+def test_a_held_card_is_found_and_read_patch_by_patch(close_up, angle, patch_px):
+    photo = chart.hold(close_up, (1120, 260), patch_px=patch_px, angle_deg=angle)
+    card = find_card(photo)
+    assert card is not None
+    flat = card.canonical(photo)
+    read = np.array([flat[canonical_interiors(slice(i, i + 1))].mean(axis=0) for i in range(24)])
+    # measured: within 0.1 code values (the detector's outlines, up to a third of a patch off on
+    # small cards, are refined onto the patches' edges); 3 allowed, a JPEG's rounding of a patch
+    np.testing.assert_allclose(read, chart.SRGB, atol=3.0)
+
+
+def test_a_relit_compressed_card_is_still_found(with_card):
+    for light in phantom.random_lightings(4, 1):
+        assert find_card(phantom.relight(with_card, **light)) is not None, light
+
+
+def test_no_card_is_found_where_there_is_none():
+    for path in sorted(SAMPLES.glob("*.jpg")):
+        assert find_card(load_image(path)) is None, path.name
+
+
+def test_a_card_too_small_to_read_is_not_used(close_up):
+    assert find_card(chart.hold(close_up, (1120, 260), patch_px=6)) is None
+
+
+def test_the_card_is_not_skin_and_its_grey_patches_are_the_reference(with_card):
+    found = regions(with_card)
+    assert found.card is not None
+    assert not (found.mask & found.card.area(found.mask.shape)).any()
+    assert np.array_equal(found.reference, found.card.interiors(found.mask.shape, NEUTRAL))
+    metrics = analyze(with_card)
+    assert metrics.illuminant.source == "card"
+    # the neutral patches are grey: the light is read as nearly neutral in this photo
+    r, g, b = metrics.illuminant.rgb
+    assert max(r, g, b) / min(r, g, b) < 1.05
+
+
+def _planted(photo: np.ndarray, od: float, direction) -> np.ndarray:
+    skin = regions(photo).mask
+    return phantom.plant(photo, od * skin.astype(np.float64), direction)
+
+
+@pytest.fixture(scope="module")
+def moves(close_up, with_card) -> dict[str, dict[str, float]]:
+    """p90 |change| of each colour metric under 12 full relightings, with and without the card."""
+    lights = phantom.random_lightings(12, 0)
+    out = {}
+    for name, photo in (("card", with_card), ("camera", _exposed(close_up))):
+        deltas = [compare(photo, phantom.relight(photo, **light)).delta for light in lights]
+        out[name] = {key: float(np.percentile([abs(d[key]) for d in deltas], 90)) for key in COLOUR}
+    return out
+
+
+def test_with_a_card_relighting_a_close_up_barely_moves_its_colour(with_card, moves):
+    effects = {
+        "redness.erythema_index": compare(with_card, _planted(with_card, HB_OD, phantom.HAEMOGLOBIN)),
+        "pigmentation.melanin_index": compare(with_card, _planted(with_card, MEL_OD, phantom.MELANIN)),
+    }
+    rows = []
+    for key, comparison in effects.items():
+        assert comparison.light == "card"
+        effect = comparison.delta[key]
+        rows.append((key, moves["card"][key], moves["camera"][key], effect))
+    message = "\n".join(f"{k}: p90 move {c:.3g} with the card, {n:.3g} without; planted effect {e:.3g}"
+                        for k, c, n, e in rows)
+    print(message)
+    for _, with_card_move, camera_move, effect in rows:
+        # the issue's limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 8.5 %)
+        assert with_card_move <= 0.10 * abs(effect), message
+        # what the card saves: without it the light moves them 5 to 40 times as much (measured 17x, 38x)
+        assert camera_move > 5 * with_card_move, message
+
+
+def test_the_card_may_be_held_elsewhere_at_the_next_visit(close_up, with_card):
+    later = _exposed(chart.hold(close_up, (1080, 330), patch_px=40, angle_deg=-15.0))
+    light = {"exposure": 0.8, "white_balance": (1.1, 1.0, 0.9), "gamma": 1.1, "jpeg_quality": 85}
+    comparison = compare(with_card, phantom.relight(later, **light))
+    assert comparison.light == "card"
+    for key in ("redness.erythema_index", "pigmentation.melanin_index"):
+        assert abs(comparison.delta[key]) < 0.6, (key, comparison.delta[key])  # measured 0.1..0.3
+
+
+def test_a_later_photo_without_the_card_is_compared_as_the_camera_saw_it(close_up, with_card):
+    comparison = compare(with_card, _exposed(close_up))
+    assert comparison.light == "camera"
+    assert any("colour card" in note for note in comparison.notes), comparison.notes
