@@ -18,9 +18,13 @@ measurement noise. Printed per metric:
 * how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles): the
   range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
 
+A view named ``<view>+card`` is that photo with a colour checker held beside the skin
+(``tests/phantoms/card.py``): its light is then read from the card (``"card"``).
+
 Usage::
 
-    python bench/repeatability.py [--trials 30] [--views front left-cheek right-cheek]
+    python bench/repeatability.py [--trials 30] [--views front left-cheek right-cheek
+                                                         left-cheek+card right-cheek+card]
 
 The figures in ``analyzer/metrics/repeatability.py`` come from this script's
 default run; it prints a block to paste there.
@@ -41,11 +45,15 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from phantoms import card as chart  # noqa: E402
 
 from analyzer import compare, load_image  # noqa: E402
 from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.metrics import METRICS  # noqa: E402
+
+CARD_HELD = {"centre": (1120, 260), "patch_px": 45, "angle_deg": 8.0}  # in the close-ups' hair and backdrop
 
 
 def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -74,7 +82,8 @@ def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=30, help="repeat pairs per view (default 30)")
-    parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek"])
+    parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek",
+                                                       "left-cheek+card", "right-cheek+card"])
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -84,7 +93,10 @@ def main() -> None:
     light_change: dict[str, list[float]] = {}  # Tone.change() of the pairs whose light was matched
     refused, started = 0, time.perf_counter()
     for view in args.views:
-        photo = load_image(ROOT / "sample_images" / f"session1_{view}.jpg")
+        name, _, card = view.partition("+")
+        photo = load_image(ROOT / "sample_images" / f"session1_{name}.jpg")
+        if card:
+            photo = chart.hold(photo, **CARD_HELD)
         for _ in range(args.trials):
             c = compare(capture(photo, rng), capture(photo, rng))
             if c.after is None:
@@ -101,7 +113,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     trials = args.trials * len(args.views)
     print(f"{trials} repeat pairs ({', '.join(args.views)}), {refused} refused, {elapsed:.0f} s\n")
-    lights = sorted(set(light_of.values()), reverse=True)
+    lights = [light for light in LIGHTS if light in light_of.values()]
     mdc: dict[str, dict[str, float]] = {light: {} for light in lights}
     cv: dict[str, dict[str, float]] = {light: {} for light in lights}
     zone_mdc: dict[str, float] = {}
@@ -138,7 +150,8 @@ def main() -> None:
     print("}")
 
 
-LIGHTS = {"reference": "non-skin reference, tone matched", "camera": "camera's white balance (no reference)"}
+LIGHTS = {"reference": "non-skin reference, tone matched", "card": "colour card, tone matched patch by patch",
+          "camera": "camera's white balance (no reference)"}
 
 
 def _mdc(deltas: list[float], key: str = "") -> float:

@@ -7,9 +7,11 @@ JPEG 85-95), copied here from its output so that a change to them is a
 reviewed change. ``MINIMAL_DETECTABLE_CHANGE`` is the 95 % limit of the
 difference between two such captures (MDC95); a smaller change is not called
 significant. It depends on the light: with non-skin surfaces in view
-(``"reference"``) the later photo's light is matched to the baseline's; a
-close-up with only skin in view (``"camera"``) relies on the camera's white
-balance, and colour metrics are much noisier.
+(``"reference"``) the later photo's light is matched to the baseline's; with a
+colour card in both photos (``"card"``, measured on the close-ups with the chart
+of tests/phantoms/card.py held beside the skin) it is matched on the card's
+patches; a close-up with only skin in view (``"camera"``) relies on the
+camera's white balance, and colour metrics are much noisier.
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
         "texture.roughness": 0.0373,
         "texture.wrinkle_density": 0.195,
         "texture.pore_density": 19.0,
+    },
+    "card": {
+        "redness.erythema_index": 0.312,
+        "redness.red_area_pct": 2.08,
+        "pigmentation.melanin_index": 0.839,
+        "pigmentation.spot_count": 1.21,
+        "pigmentation.spot_area_pct": 1.18,
+        "pigmentation.ita_deg": 0.756,
+        "pigmentation.tone_unevenness": 0.385,
+        "texture.roughness": 0.177,
+        "texture.wrinkle_density": 0.222,
+        "texture.pore_density": 7.91,
     },
     "camera": {
         "redness.erythema_index": 3.65,
@@ -57,6 +71,18 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
         "texture.roughness": 0.226,
         "texture.wrinkle_density": 4.4,
         "texture.pore_density": 6.61,
+    },
+    "card": {
+        "redness.erythema_index": 0.624,
+        "redness.red_area_pct": 1.33,
+        "pigmentation.melanin_index": 0.725,
+        "pigmentation.spot_count": 0.758,
+        "pigmentation.spot_area_pct": 4.26,
+        "pigmentation.ita_deg": 0.468,
+        "pigmentation.tone_unevenness": 0.775,
+        "texture.roughness": 0.72,
+        "texture.wrinkle_density": 4.44,
+        "texture.pore_density": 5.69,
     },
     "camera": {
         "redness.erythema_index": 7.74,
@@ -86,7 +112,7 @@ ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
 
 
 def minimal_detectable_change(key: str, light: str) -> float:
-    """MDC95 of metric `key` (whole-area or ``zone.<name>.<metric>``) under `light` ("reference"/"camera").
+    """MDC95 of metric `key` (whole-area or ``zone.<name>.<metric>``) under `light` (reference/card/camera).
 
     Infinite (nothing is significant) where no figure has been measured.
     """
