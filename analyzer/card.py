@@ -138,12 +138,9 @@ def _detect(img: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | No
     small = img if scale >= 1.0 else cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     detector = cv2.mcc.CCheckerDetector_create()
     detector.setColorChartType(cv2.mcc.MCC24)
-    try:
-        if not detector.process(np.ascontiguousarray(small[..., ::-1]), 1):
-            return None
-        points = np.asarray(detector.getBestColorChecker().getColorCharts(), np.float64)
-    except cv2.error:
+    if not detector.process(np.ascontiguousarray(small[..., ::-1]), 1):  # may raise cv2.error
         return None
+    points = np.asarray(detector.getBestColorChecker().getColorCharts(), np.float64)
     if points.shape != (4 * _ROWS * _COLS, 2) or not np.isfinite(points).all():
         return None
     return points, small
@@ -163,14 +160,18 @@ def find_card(img: np.ndarray) -> Card | None:
         None when no 24-patch chart is found, when its patches are under
         10 px apart, or when its neutral patches do not run from white to black.
     """
-    first = min(1.0, math.sqrt(_DETECT_PIXELS / (img.shape[0] * img.shape[1])))
-    # the detector trips over some candidate shapes at one size (an internal assertion, or no
-    # chart) and not at another: 1 of 120 repeat captures with a card in bench/repeatability.py
-    for scale in (first, first * 0.8):
+    scale = min(1.0, math.sqrt(_DETECT_PIXELS / (img.shape[0] * img.shape[1])))
+    try:
         found = _detect(img, scale)
-        if found is not None:
-            break
-    else:
+    except cv2.error:
+        # the detector trips over some candidate shapes at one size (an internal assertion) and
+        # not at another: 1 of 120 repeat captures with a card in bench/repeatability.py
+        scale *= 0.8
+        try:
+            found = _detect(img, scale)
+        except cv2.error:
+            return None
+    if found is None:
         return None
     points, small = found
     centres = points.reshape(_ROWS * _COLS, 4, 2).mean(axis=1) / scale
