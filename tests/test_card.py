@@ -162,3 +162,12 @@ def test_with_a_card_a_small_real_change_is_significant(close_up):
     assert all(c.light == "card" for c in same + changed), message
     assert all(c.significant[key] for c in changed), message
     assert np.median([abs(c.delta[key]) for c in same]) < minimal_detectable_change(key, "card"), message
+
+
+def test_odd_photos_have_no_card_and_raise_nothing():
+    rng = np.random.default_rng(0)
+    odd = [np.zeros((8, 8, 3), np.uint8), np.full((600, 800, 3), 128, np.uint8),
+           rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8),
+           np.kron(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), np.ones((50, 50, 1), np.uint8))]
+    for photo in odd:  # black, flat grey, noise, a grid of random colour squares
+        assert find_card(photo) is None, photo.shape
