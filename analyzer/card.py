@@ -31,6 +31,7 @@ _DETECT_PIXELS = 1_000_000  # the detector runs on a copy of at most this many p
 # The central share of a patch's cell that is read: a printed patch fills 80 % of its cell
 # (the gaps between patches are a quarter of a patch), so 40 % keeps clear of its edges.
 _INTERIOR = 0.4
+_PATCH_SHARE = 0.8  # a printed patch's side over its cell's
 _MIN_CELL_PX = 10.0  # a patch's cell narrower than this in the photo is too small to read
 _NEUTRAL_STEP = 1.02  # each neutral patch at least this much brighter than the next darker one
 
@@ -87,15 +88,17 @@ def canonical_interiors(which: slice = slice(None)) -> np.ndarray:
     return _fill((_ROWS * CANONICAL_PATCH_PX, _COLS * CANONICAL_PATCH_PX), _interior_squares(which))
 
 
-def _interior_squares(which: slice) -> list[np.ndarray]:
-    side, half = CANONICAL_PATCH_PX, CANONICAL_PATCH_PX * _INTERIOR / 2
-    out = []
-    for i in range(_ROWS * _COLS)[which]:
-        r, c = divmod(i, _COLS)
-        cx, cy = (c + 0.5) * side, (r + 0.5) * side
-        out.append(np.array([[cx - half, cy - half], [cx + half, cy - half], [cx + half, cy + half],
-                             [cx - half, cy + half]]))
-    return out
+def _cell_centres() -> np.ndarray:
+    """(24, 2): each patch's cell centre (x, y) in :meth:`Card.canonical`'s frame, in the chart's order."""
+    side = CANONICAL_PATCH_PX
+    return np.array([((i % _COLS + 0.5) * side, (i // _COLS + 0.5) * side) for i in range(_ROWS * _COLS)])
+
+
+def _interior_squares(which: slice, share: float = _INTERIOR) -> list[np.ndarray]:
+    """Squares of `share` of a cell's side around the centres of patches `which`, canonical frame."""
+    half = CANONICAL_PATCH_PX * share / 2
+    corners = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
+    return [centre + corners for centre in _cell_centres()[which]]
 
 
 def _fill(shape: tuple[int, int], polygons: list[np.ndarray]) -> np.ndarray:
@@ -114,12 +117,8 @@ def _refined(card: Card, img: np.ndarray) -> Card:
     the card between them dark) brings every patch onto its cell (measured: every patch of the
     drawn chart read within 0.1 code values at 18 to 60 px patches, against up to 56 before).
     """
-    side = CANONICAL_PATCH_PX
-    layout = np.zeros((_ROWS * side, _COLS * side), np.float32)
-    inset = round(side * 0.1)  # a printed patch fills 80 % of its cell
-    for i in range(_ROWS * _COLS):
-        r, c = divmod(i, _COLS)
-        layout[r * side + inset:(r + 1) * side - inset, c * side + inset:(c + 1) * side - inset] = 1.0
+    shape = (_ROWS * CANONICAL_PATCH_PX, _COLS * CANONICAL_PATCH_PX)
+    layout = _fill(shape, _interior_squares(slice(None), _PATCH_SHARE)).astype(np.float32)
     flat = cv2.cvtColor(card.canonical(img), cv2.COLOR_RGB2GRAY).astype(np.float32)
     warp = np.eye(3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
@@ -128,13 +127,12 @@ def _refined(card: Card, img: np.ndarray) -> Card:
     except cv2.error:  # did not converge: keep the detector's frame
         return card
     homography = card.homography @ warp.astype(np.float64)
-    cells = np.array([((i % _COLS + 0.5) * side, (i // _COLS + 0.5) * side) for i in range(_ROWS * _COLS)])
-    centres = cv2.perspectiveTransform(cells.reshape(1, -1, 2), homography)[0]
+    centres = cv2.perspectiveTransform(_cell_centres().reshape(1, -1, 2), homography)[0]
     return Card(homography=homography, centres=centres.astype(np.float32))
 
 
-def _detect(img: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """The detector's 24 x 4 patch corners in a copy of `img` resized by `scale`, and that copy."""
+def _detect(img: np.ndarray, scale: float) -> np.ndarray | None:
+    """The detector's 24 x 4 patch corners (x, y) in a copy of `img` resized by `scale`."""
     small = img if scale >= 1.0 else cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     detector = cv2.mcc.CCheckerDetector_create()
     detector.setColorChartType(cv2.mcc.MCC24)
@@ -143,7 +141,7 @@ def _detect(img: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | No
     points = np.asarray(detector.getBestColorChecker().getColorCharts(), np.float64)
     if points.shape != (4 * _ROWS * _COLS, 2) or not np.isfinite(points).all():
         return None
-    return points, small
+    return points
 
 
 def find_card(img: np.ndarray) -> Card | None:
@@ -173,13 +171,12 @@ def find_card(img: np.ndarray) -> Card | None:
             return None
     if found is None:
         return None
-    points, small = found
+    points = found
     centres = points.reshape(_ROWS * _COLS, 4, 2).mean(axis=1) / scale
-    side = CANONICAL_PATCH_PX
-    cells = np.array([((i % _COLS + 0.5) * side, (i // _COLS + 0.5) * side) for i in range(_ROWS * _COLS)])
     # robustly: the detector places a patch or two off by a few pixels now and then
     spacing = float(np.median(np.linalg.norm(np.diff(centres.reshape(_ROWS, _COLS, 2), axis=1), axis=2)))
-    homography, _ = cv2.findHomography(cells, centres, cv2.RANSAC, ransacReprojThreshold=0.1 * spacing)
+    homography, _ = cv2.findHomography(_cell_centres(), centres, cv2.RANSAC,
+                                       ransacReprojThreshold=0.1 * spacing)
     if homography is None:
         return None
     card = Card(homography=homography, centres=centres.astype(np.float32))
@@ -187,9 +184,8 @@ def find_card(img: np.ndarray) -> Card | None:
         return None
     card = _refined(card, img)
     # a real card's neutral patches run from white to black under any light
-    small_card = Card(homography=np.diag([scale, scale, 1.0]) @ card.homography, centres=card.centres * scale)
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    levels = [float(np.median(grey[small_card.interiors(grey.shape, slice(i, i + 1))]))
+    grey = cv2.cvtColor(card.canonical(img), cv2.COLOR_RGB2GRAY)
+    levels = [float(np.median(grey[canonical_interiors(slice(i, i + 1))]))
               for i in range(NEUTRAL.start, NEUTRAL.stop)]
     if not all(a >= b * _NEUTRAL_STEP for a, b in zip(levels, levels[1:], strict=False)):
         return None

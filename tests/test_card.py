@@ -120,7 +120,7 @@ def test_with_a_card_relighting_a_close_up_barely_moves_its_colour(with_card, mo
                         for k, c, n, e in rows)
     print(message)
     for _, with_card_move, camera_move, effect in rows:
-        # the limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 8.5 %)
+        # the limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 8.1 %)
         assert with_card_move <= 0.10 * abs(effect), message
         # what the card saves: without it the light moves them 5 to 40 times as much (measured 17x, 38x)
         assert camera_move > 5 * with_card_move, message
