@@ -60,12 +60,15 @@ class Card:
     def _to_photo(self, points: np.ndarray) -> np.ndarray:
         return cv2.perspectiveTransform(np.asarray(points, np.float64).reshape(1, -1, 2), self.homography)[0]
 
-    def area(self, shape: tuple[int, int]) -> np.ndarray:
-        """(H, W) bool: the card with a frame of half a cell around its patches: not skin, not backdrop."""
+    def area(self, shape: tuple[int, int], margin_px: float = 0.0) -> np.ndarray:
+        """(H, W) bool: the card with a frame of half a cell around its patches, grown by `margin_px`."""
         side = CANONICAL_PATCH_PX
         corners = np.array([[-0.5, -0.5], [_COLS + 0.5, -0.5], [_COLS + 0.5, _ROWS + 0.5],
                             [-0.5, _ROWS + 0.5]]) * side
-        return _fill(shape, [self._to_photo(corners)])
+        mask = _fill(shape, [self._to_photo(corners)])
+        if margin_px <= 0:
+            return mask
+        return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= margin_px
 
     def interiors(self, shape: tuple[int, int], which: slice = slice(None)) -> np.ndarray:
         """(H, W) bool: the central part of the patches `which` (default all) in the photo."""

@@ -64,7 +64,7 @@ from analyzer.metrics.texture import (
     texture,
     wrinkle_map,
 )
-from analyzer.skin import SkinRegions, regions
+from analyzer.skin import CARD_MARGIN_MM, SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
@@ -242,11 +242,19 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
         tone = _tone(alignment.warped, before, skin.reference & inner)
     else:  # the card may sit elsewhere in the later photo: pair its patches, not its place
         later_card = find_card(after)
-        tone = IDENTITY_TONE if later_card is None else _card_tone(after, later_card, before, skin.card)
         if later_card is None:
+            tone = IDENTITY_TONE
             card_note = ("The baseline shows a colour card and the later photo does not: its colours are "
                          "compared as the camera saw them, and colour changes are judged against the "
                          "camera's noise. Hold the card beside the skin at every visit.",)
+        else:
+            tone = _card_tone(after, later_card, before, skin.card)
+            # held over what was skin in the baseline, the card is measured in neither photo
+            margin = CARD_MARGIN_MM * common.px_per_mm  # px of the baseline, about the later photo's
+            on_card = cv2.warpPerspective(later_card.area(after.shape[:2], margin).astype(np.uint8),
+                                          alignment.homography, (before.shape[1], before.shape[0]),
+                                          flags=cv2.INTER_NEAREST)
+            common = _restrict(common, ~on_card.astype(bool))
     m_before = _measure(before, common, illuminant)
     # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
     # resampling it into the baseline's frame would blur pores and fine lines that the

@@ -37,7 +37,7 @@ from analyzer.card import NEUTRAL, Card, find_card
 from analyzer.images import check_rgb8
 from analyzer.quality import detect_face
 
-__all__ = ["ZONES", "SkinRegions", "regions"]
+__all__ = ["CARD_MARGIN_MM", "ZONES", "SkinRegions", "regions"]
 
 ZONES = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 
@@ -63,6 +63,11 @@ _ZONE_BOXES = {
     "nose": (0.42, 0.38, 0.58, 0.63),
     "chin": (0.34, 0.90, 0.66, 1.08),
 }
+# Skin this close to a colour card is not measured: the texture metrics' widest filter (a 2 mm
+# Gaussian) reaches 6 mm, and the card's hard edges would read as relief there; the card moves
+# from visit to visit, so its edges would read as a change (roughness +1.8 relief units with
+# the card held over the cheek at the next visit, where the card itself was left out).
+CARD_MARGIN_MM = 6.0
 _SHADOW = 0.35  # pixels darker than this share of the skin's median luminance: hair, brows, nostrils
 _GLARE = 0.96  # linear: any channel above this is clipped or specular
 
@@ -154,7 +159,7 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         scale, source = box[2] / _BOX_WIDTH_MM, "face"
     card = find_card(img)
     if card is not None:  # a surface of known colour, the same at every visit: better than the backdrop
-        on_card = card.area((h, w))
+        on_card = card.area((h, w), CARD_MARGIN_MM * scale)
         skin &= ~on_card
         zones = {name: zone & ~on_card for name, zone in zones.items()}
         reference = card.interiors((h, w), NEUTRAL)

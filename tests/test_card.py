@@ -171,3 +171,16 @@ def test_odd_photos_have_no_card_and_raise_nothing():
            np.kron(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), np.ones((50, 50, 1), np.uint8))]
     for photo in odd:  # black, flat grey, noise, a grid of random colour squares
         assert find_card(photo) is None, photo.shape
+
+
+def test_a_card_held_over_the_skin_at_the_next_visit_is_not_measured(close_up, with_card):
+    """The later card covers what was cheek in the baseline: neither photo is measured there (nor
+    within 6 mm of it, where its edges would read as relief); before this, +23 spots and roughness
+    +35 relief units from the card's patches."""
+    later = _exposed(chart.hold(close_up, (600, 650), patch_px=40, angle_deg=-15.0))
+    comparison = compare(with_card, later)
+    assert comparison.light == "card"
+    called = [k for k, v in comparison.significant.items() if v and not k.startswith("zone.")]
+    # measured: every whole-area change within its noise limit (roughness +0.07 against 0.18)
+    assert not called, {k: comparison.delta[k] for k in called}
+    assert comparison.delta["pigmentation.spot_count"] == 0
