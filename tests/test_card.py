@@ -120,7 +120,7 @@ def test_with_a_card_relighting_a_close_up_barely_moves_its_colour(with_card, mo
                         for k, c, n, e in rows)
     print(message)
     for _, with_card_move, camera_move, effect in rows:
-        # the issue's limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 8.1 %)
+        # the issue's limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 7.9 %)
         assert with_card_move <= 0.10 * abs(effect), message
         # what the card saves: without it the light moves them 5 to 40 times as much (measured 17x, 38x)
         assert camera_move > 5 * with_card_move, message
@@ -147,9 +147,9 @@ def test_with_a_card_a_small_real_change_is_significant(close_up):
     The close-up with the card as the bench photographs it (at its own exposure, both photos
     JPEGs), relit six ways within the repeat photos' range (exposure +-15 %, white balance
     +-5 %, gamma +-4 %, JPEG 85). +0.05 OD of haemoglobin (about +2 EI units: under the
-    camera's MDC95 of 3.6, over the card's 0.31) is significant in all six. Unchanged, the
+    camera's MDC95 of 3.6, over the card's 0.32) is significant in all six. Unchanged, the
     median |change| stays under the MDC95 (for a 95 % limit it is about a third of it; measured
-    0.17 against 0.31; two of the six came out at 0.31 and 0.41): the limits are not far too narrow.
+    0.17 against 0.32; two of the six came out at 0.31 and 0.41): the limits are not far too narrow.
     """
     key = "redness.erythema_index"
     lights = phantom.random_lightings(6, 2, exposure=0.15, white_balance=0.05, gamma=0.04)
@@ -181,6 +181,6 @@ def test_a_card_held_over_the_skin_at_the_next_visit_is_not_measured(close_up, w
     comparison = compare(with_card, later)
     assert comparison.light == "card"
     called = [k for k, v in comparison.significant.items() if v and not k.startswith("zone.")]
-    # measured: every whole-area change within its noise limit (roughness +0.07 against 0.18)
+    # measured: every whole-area change within its noise limit (roughness +0.07 against 0.19)
     assert not called, {k: comparison.delta[k] for k in called}
     assert comparison.delta["pigmentation.spot_count"] == 0
