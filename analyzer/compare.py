@@ -50,6 +50,7 @@ from analyzer.metrics.pigmentation import (
     find_spots,
     melanin_excess,
     melanin_map,
+    outline_spots,
     pigmentation,
     still_visible,
     tone_map,
@@ -68,7 +69,7 @@ from analyzer.skin import CARD_MARGIN_MM, SkinRegions, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.3"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.4"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -259,9 +260,9 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
     # resampling it into the baseline's frame would blur pores and fine lines that the
     # baseline keeps, and read as a change.
-    m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
-                       level=m_before.red_level)
-    m_after = _track_spots(m_before, m_after, common, alignment)
+    moving = _to_moving(common, alignment, after.shape[:2])
+    m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
+    m_after = _track_spots(m_before, m_after, common, moving, alignment)
     light = illuminant.source if illuminant.source in ("reference", "card") and tone.pixels else "camera"
     delta, significant = {}, {}
     for key, value in m_before.values.items():
@@ -278,14 +279,18 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
                       significant=significant, tone=tone, light=light, notes=notes)
 
 
-def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: Alignment) -> Metrics:
-    """Count the later photo's spots by following the baseline's (hysteresis across visits).
+def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, moving: SkinRegions,
+                 alignment: Alignment) -> Metrics:
+    """Count and outline the later photo's spots by following the baseline's (hysteresis across visits).
 
     A baseline spot still counts while its excess stays above the lower
     threshold; a spot found only in the later photo counts if it is clearly
     darker than the baseline was over the same disc (by the margin between the
     two thresholds). Counting each photo on its own would let faint
-    blemishes near the threshold come and go with the light.
+    blemishes near the threshold come and go with the light. The spot area
+    is what those spots cover, each outlined at its own photo's level
+    (:func:`outline_spots`). `skin` is the baseline's, `moving` the same drawn
+    in the later photo.
     """
     maps = after.maps
     x0, y0 = maps.box[:2]
@@ -298,7 +303,9 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
         return (moved - (x0, y0)) * maps.factor
 
     old = np.array([(s.x, s.y) for s in before.spots], float).reshape(-1, 2)
-    kept = still_visible(maps.excess, to_after_frame(old), px_per_mm=after.px_per_mm * maps.factor)
+    # seen at its peak: an irregular spot's centroid may lie off it
+    old_peaks = np.array([(s.peak_x, s.peak_y) for s in before.spots], float).reshape(-1, 2)
+    kept = still_visible(maps.excess, to_after_frame(old_peaks), px_per_mm=after.px_per_mm * maps.factor)
     found = np.array([(s.x, s.y) for s in after.spots], float).reshape(-1, 2)
     found_before = cv2.perspectiveTransform(found[None], alignment.homography)[0] if len(found) else found
     bx0, by0 = before.maps.box[:2]
@@ -314,7 +321,21 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     was_there = ~(then < now - APPEAR_MARGIN)  # NaN (no baseline skin there): not new
     new = found_before[~was_there] if len(found) else found
     spots = np.concatenate([old[kept], new])  # in the baseline's pixels
+    followed = [s for s, k in zip(before.spots, kept, strict=True) if k]
+    appeared = [s for s, n in zip(after.spots, ~was_there, strict=True) if n]
+    peaks = np.concatenate([to_after_frame(old_peaks[kept]),
+                            (np.array([(s.peak_x, s.peak_y) for s in appeared]).reshape(-1, 2) - (x0, y0))
+                            * maps.factor])
+    ppm = after.px_per_mm * maps.factor
+    spot_mask = outline_spots(maps.excess, peaks, followed + appeared, px_per_mm=ppm)
+    x1, y1 = maps.box[2:]
+    frame_areas = {"": maps.mask, **{f"zone.{k}.": _resample_mask(v[y0:y1, x0:x1], maps.factor)
+                                     for k, v in moving.zones.items()}}
     values = dict(after.values)
+    for prefix, area in frame_areas.items():
+        key = prefix + "pigmentation.spot_area_pct"
+        if key in values and area.any():
+            values[key] = float(100.0 * np.count_nonzero(spot_mask & area) / np.count_nonzero(area))
     areas = {"": skin.mask, **{f"zone.{k}.": v for k, v in skin.zones.items()}}
     for prefix, area in areas.items():
         key = prefix + "pigmentation.spot_count"
@@ -322,7 +343,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
             rows = np.clip(np.round(spots[:, 1]).astype(int), 0, area.shape[0] - 1)
             cols = np.clip(np.round(spots[:, 0]).astype(int), 0, area.shape[1] - 1)
             values[key] = float(np.count_nonzero(area[rows, cols]))
-    return replace(after, values=values)
+    return replace(after, values=values, maps=replace(maps, spots=spot_mask))
 
 
 def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) -> SkinRegions:
@@ -444,8 +465,8 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     if ppm < MIN_PX_PER_MM:
         notes.append(f"fine lines and pores need at least {MIN_PX_PER_MM:g} px/mm; this photo has "
                      f"{ppm:.1f}: take it closer or at a higher resolution")
-    in_photo = tuple(Spot(x=s.x / factor + x0, y=s.y / factor + y0, diameter_mm=s.diameter_mm,
-                          contrast=s.contrast) for s in spots)
+    in_photo = tuple(replace(s, x=s.x / factor + x0, y=s.y / factor + y0, peak_x=s.peak_x / factor + x0,
+                             peak_y=s.peak_y / factor + y0) for s in spots)
     maps = Maps(erythema=ei, melanin=mi, excess=excess, relief=relief, lines=lines, spots=spot_mask,
                 mask=mask, box=box, factor=factor)
     return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,

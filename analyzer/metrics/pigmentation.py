@@ -33,7 +33,7 @@ from analyzer.color import lab
 from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
 
 __all__ = ["APPEAR_BELOW", "APPEAR_MARGIN", "Spot", "disc_means", "find_spots", "melanin_excess",
-           "melanin_map", "pigmentation", "still_visible", "tone_map"]
+           "melanin_map", "outline_spots", "pigmentation", "still_visible", "tone_map"]
 
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
 _SPOT_LOW, _SPOT_HIGH = 5.0, 10.0  # MI units over the surrounding skin (hysteresis)
@@ -57,6 +57,12 @@ class Spot:
     y: float
     diameter_mm: float  # equivalent diameter
     contrast: float  # mean melanin excess over the surrounding skin, MI units
+    # Where its outline was drawn from, so that another photo of the same place is outlined
+    # alike (:func:`outline_spots`): the blob's peak, px, and its radius (the outline's reach
+    # is 2.5 of it), mm.
+    peak_x: float = math.nan
+    peak_y: float = math.nan
+    radius_mm: float = math.nan
 
 
 def melanin_map(amounts: np.ndarray, *, px_per_mm: float) -> np.ndarray:
@@ -170,7 +176,7 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
         contrast = float(excess[r, c])
         if contrast < _SPOT_HIGH:  # a spot's centre, and (below) its mean, are at least this dark
             continue
-        region, (r0, c0) = _region(excess, r, c, radius[r, c], max(_SPOT_LOW, contrast / 2))
+        region, (r0, c0) = _outline(excess, r, c, radius[r, c])
         m = cv2.moments(region.astype(np.uint8), binaryImage=True)
         d = math.sqrt(4 * m["m00"] / math.pi)  # equivalent diameter, px
         mean = float(excess[r0:r0 + region.shape[0], c0:c0 + region.shape[1]][region].mean())
@@ -180,9 +186,54 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
         if mean < _SPOT_HIGH or major > _MAX_ELONGATION * max(minor, 1.0) or not lo <= d <= hi:
             continue
         x, y = m["m10"] / m["m00"], m["m01"] / m["m00"]
-        spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm), contrast=mean))
+        spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm), contrast=mean,
+                          peak_x=float(c), peak_y=float(r), radius_mm=float(radius[r, c] / px_per_mm)))
         spot_mask[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
     return spots, spot_mask
+
+
+def outline_spots(excess: np.ndarray, peaks: np.ndarray, spots: list[Spot], *,
+                  px_per_mm: float) -> np.ndarray:
+    """Known spots outlined in a photo of the same place: the area each covers there.
+
+    Each is drawn as :func:`find_spots` drew it, from its peak: where the
+    excess exceeds half the peak's (and at least 5 MI units), connected and
+    within 2.5 blob radii. A later photo's spots are outlined from the
+    baseline's peaks, so that a spot's area follows its size smoothly instead
+    of jumping where a threshold decides whether it is found at all; at half
+    the peak, not at the baseline's level, so that a photo with less contrast
+    (JPEG, a softer lens) does not shrink every outline.
+
+    Parameters
+    ----------
+    excess : (H, W) float32 ndarray
+        From :func:`melanin_excess`.
+    peaks : (N, 2) float ndarray
+        Each spot's peak (x, y) in `excess`'s pixels.
+    spots : list of N Spot
+        Their blob radii.
+
+    Returns
+    -------
+    (H, W) bool ndarray
+        Pixels on those spots (none for a spot no longer above 5 MI units).
+    """
+    out = np.zeros(excess.shape, bool)
+    h, w = excess.shape
+    for (x, y), spot in zip(peaks, spots, strict=True):
+        c, r = int(round(x)), int(round(y))
+        if 0 <= r < h and 0 <= c < w:
+            region, (r0, c0) = _outline(excess, r, c, spot.radius_mm * px_per_mm)
+            out[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
+    return out
+
+
+def _outline(excess: np.ndarray, row: int, col: int, radius: float):
+    """A spot's pixels around its peak (row, col): see :func:`outline_spots`. (region, (r0, c0))."""
+    peak = float(excess[row, col])
+    if peak <= _SPOT_LOW:
+        return np.zeros((1, 1), bool), (row, col)
+    return _region(excess, row, col, radius, max(_SPOT_LOW, peak / 2))
 
 
 def _blob_strength(excess: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
