@@ -100,6 +100,7 @@ class Maps:
     mask: np.ndarray  # bool: measured skin
     box: tuple[int, int, int, int]
     factor: float
+    zones: Mapping[str, np.ndarray] = field(default_factory=dict)  # bool: each face zone's skin
 
     def to_photo(self, name: str, shape: tuple[int, int]) -> np.ndarray:
         """Map `name` resampled onto a photo of `shape` (H, W); 0 outside the frame. float32."""
@@ -260,9 +261,9 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
     # resampling it into the baseline's frame would blur pores and fine lines that the
     # baseline keeps, and read as a change.
-    moving = _to_moving(common, alignment, after.shape[:2])
-    m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
-    m_after = _track_spots(m_before, m_after, common, moving, alignment)
+    m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
+                       level=m_before.red_level)
+    m_after = _track_spots(m_before, m_after, common, alignment)
     light = illuminant.source if illuminant.source in ("reference", "card") and tone.pixels else "camera"
     delta, significant = {}, {}
     for key, value in m_before.values.items():
@@ -279,8 +280,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
                       significant=significant, tone=tone, light=light, notes=notes)
 
 
-def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, moving: SkinRegions,
-                 alignment: Alignment) -> Metrics:
+def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: Alignment) -> Metrics:
     """Count and outline the later photo's spots by following the baseline's (hysteresis across visits).
 
     A baseline spot still counts while its excess stays above the lower
@@ -289,8 +289,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, moving: Ski
     two thresholds). Counting each photo on its own would let faint
     blemishes near the threshold come and go with the light. The spot area
     is what those spots cover, each outlined at its own photo's level
-    (:func:`outline_spots`). `skin` is the baseline's, `moving` the same drawn
-    in the later photo.
+    (:func:`outline_spots`). `skin` is the baseline's.
     """
     maps = after.maps
     x0, y0 = maps.box[:2]
@@ -328,11 +327,8 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, moving: Ski
                             * maps.factor])
     ppm = after.px_per_mm * maps.factor
     spot_mask = outline_spots(maps.excess, peaks, followed + appeared, px_per_mm=ppm)
-    x1, y1 = maps.box[2:]
-    frame_areas = {"": maps.mask, **{f"zone.{k}.": _resample_mask(v[y0:y1, x0:x1], maps.factor)
-                                     for k, v in moving.zones.items()}}
     values = dict(after.values)
-    for prefix, area in frame_areas.items():
+    for prefix, area in {"": maps.mask, **{f"zone.{k}.": v for k, v in maps.zones.items()}}.items():
         key = prefix + "pigmentation.spot_area_pct"
         if key in values and area.any():
             values[key] = float(100.0 * np.count_nonzero(spot_mask & area) / np.count_nonzero(area))
@@ -468,7 +464,7 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     in_photo = tuple(replace(s, x=s.x / factor + x0, y=s.y / factor + y0, peak_x=s.peak_x / factor + x0,
                              peak_y=s.peak_y / factor + y0) for s in spots)
     maps = Maps(erythema=ei, melanin=mi, excess=excess, relief=relief, lines=lines, spots=spot_mask,
-                mask=mask, box=box, factor=factor)
+                mask=mask, box=box, factor=factor, zones=zones)
     return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
                    area_mm2=float(area_mm2), illuminant=illuminant, red_level=float(level), spots=in_photo,
                    maps=maps, notes=tuple(notes))
