@@ -288,8 +288,9 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     darker than the baseline was over the same disc (by the margin between the
     two thresholds). Counting each photo on its own would let faint
     blemishes near the threshold come and go with the light. The spot area
-    is what those spots cover, each outlined at its own photo's level
-    (:func:`outline_spots`). `skin` is the baseline's.
+    is what those spots cover (:func:`outline_spots`), a followed spot outlined
+    at the baseline's level, so that it shrinks as it fades. `skin` is the
+    baseline's.
     """
     maps = after.maps
     x0, y0 = maps.box[:2]

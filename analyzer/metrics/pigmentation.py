@@ -57,12 +57,13 @@ class Spot:
     y: float
     diameter_mm: float  # equivalent diameter
     contrast: float  # mean melanin excess over the surrounding skin, MI units
-    # Where its outline was drawn from, so that another photo of the same place is outlined
-    # alike (:func:`outline_spots`): the blob's peak, px, and its radius (the outline's reach
-    # is 2.5 of it), mm.
+    # How its outline was drawn, so that another photo of the same place is outlined alike
+    # (:func:`outline_spots`): from the blob's peak (px), where the excess exceeds `level`
+    # (MI units: half the peak's, at least 5), within 2.5 blob radii (mm) of the peak.
     peak_x: float = math.nan
     peak_y: float = math.nan
     radius_mm: float = math.nan
+    level: float = math.nan
 
 
 def melanin_map(amounts: np.ndarray, *, px_per_mm: float) -> np.ndarray:
@@ -176,7 +177,8 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
         contrast = float(excess[r, c])
         if contrast < _SPOT_HIGH:  # a spot's centre, and (below) its mean, are at least this dark
             continue
-        region, (r0, c0) = _outline(excess, r, c, radius[r, c])
+        level = max(_SPOT_LOW, contrast / 2)
+        region, (r0, c0) = _region(excess, r, c, radius[r, c], level)
         m = cv2.moments(region.astype(np.uint8), binaryImage=True)
         d = math.sqrt(4 * m["m00"] / math.pi)  # equivalent diameter, px
         mean = float(excess[r0:r0 + region.shape[0], c0:c0 + region.shape[1]][region].mean())
@@ -187,7 +189,8 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
             continue
         x, y = m["m10"] / m["m00"], m["m01"] / m["m00"]
         spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm), contrast=mean,
-                          peak_x=float(c), peak_y=float(r), radius_mm=float(radius[r, c] / px_per_mm)))
+                          peak_x=float(c), peak_y=float(r), radius_mm=float(radius[r, c] / px_per_mm),
+                          level=level))
         spot_mask[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
     return spots, spot_mask
 
@@ -196,13 +199,14 @@ def outline_spots(excess: np.ndarray, peaks: np.ndarray, spots: list[Spot], *,
                   px_per_mm: float) -> np.ndarray:
     """Known spots outlined in a photo of the same place: the area each covers there.
 
-    Each is drawn as :func:`find_spots` drew it, from its peak: where the
-    excess exceeds half the peak's (and at least 5 MI units), connected and
-    within 2.5 blob radii. A later photo's spots are outlined from the
-    baseline's peaks, so that a spot's area follows its size smoothly instead
-    of jumping where a threshold decides whether it is found at all; at half
-    the peak, not at the baseline's level, so that a photo with less contrast
-    (JPEG, a softer lens) does not shrink every outline.
+    Each is drawn as :func:`find_spots` drew it where it was found: from its
+    peak (or the darkest pixel within 0.5 mm of it, should the peak have
+    moved), the connected area where the excess exceeds the spot's own level,
+    within 2.5 blob radii. A later photo's followed spots are outlined at the
+    baseline's levels, so an unchanged spot is outlined alike in both photos,
+    a spot that fades shrinks until it is gone and one that darkens or
+    spreads grows, and a faint blemish that one photo happens to find or miss
+    adds or drops no area.
 
     Parameters
     ----------
@@ -211,29 +215,30 @@ def outline_spots(excess: np.ndarray, peaks: np.ndarray, spots: list[Spot], *,
     peaks : (N, 2) float ndarray
         Each spot's peak (x, y) in `excess`'s pixels.
     spots : list of N Spot
-        Their blob radii.
+        Their levels and blob radii.
 
     Returns
     -------
     (H, W) bool ndarray
-        Pixels on those spots (none for a spot no longer above 5 MI units).
+        Pixels on those spots (none for a spot no longer above its level).
     """
     out = np.zeros(excess.shape, bool)
     h, w = excess.shape
+    reach = max(1, round(0.5 * px_per_mm))
     for (x, y), spot in zip(peaks, spots, strict=True):
         c, r = int(round(x)), int(round(y))
-        if 0 <= r < h and 0 <= c < w:
-            region, (r0, c0) = _outline(excess, r, c, spot.radius_mm * px_per_mm)
-            out[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
+        if not (0 <= r < h and 0 <= c < w):
+            continue
+        if excess[r, c] <= spot.level:
+            r0, c0 = max(0, r - reach), max(0, c - reach)
+            near = excess[r0:r + reach + 1, c0:c + reach + 1]
+            dr, dc = np.unravel_index(int(np.argmax(near)), near.shape)
+            r, c = r0 + int(dr), c0 + int(dc)
+            if excess[r, c] <= spot.level:
+                continue
+        region, (r0, c0) = _region(excess, r, c, spot.radius_mm * px_per_mm, spot.level)
+        out[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
     return out
-
-
-def _outline(excess: np.ndarray, row: int, col: int, radius: float):
-    """A spot's pixels around its peak (row, col): see :func:`outline_spots`. (region, (r0, c0))."""
-    peak = float(excess[row, col])
-    if peak <= _SPOT_LOW:
-        return np.zeros((1, 1), bool), (row, col)
-    return _region(excess, row, col, radius, max(_SPOT_LOW, peak / 2))
 
 
 def _blob_strength(excess: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
