@@ -163,18 +163,17 @@ def find_card(img: np.ndarray) -> Card | None:
     """
     scale = min(1.0, math.sqrt(_DETECT_PIXELS / (img.shape[0] * img.shape[1])))
     try:
-        found = _detect(img, scale)
+        points = _detect(img, scale)
     except cv2.error:
         # the detector trips over some candidate shapes at one size (an internal assertion) and
         # not at another: 1 of 120 repeat captures with a card in bench/repeatability.py
         scale *= 0.8
         try:
-            found = _detect(img, scale)
+            points = _detect(img, scale)
         except cv2.error:
             return None
-    if found is None:
+    if points is None:
         return None
-    points = found
     centres = points.reshape(_ROWS * _COLS, 4, 2).mean(axis=1) / scale
     # robustly: the detector places a patch or two off by a few pixels now and then
     spacing = float(np.median(np.linalg.norm(np.diff(centres.reshape(_ROWS, _COLS, 2), axis=1), axis=2)))

@@ -294,18 +294,22 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     """
     maps = after.maps
     x0, y0 = maps.box[:2]
+    ppm = after.px_per_mm * maps.factor
+
+    def in_frame(points_after: np.ndarray) -> np.ndarray:  # later photo's px -> its analysis frame
+        return (points_after - (x0, y0)) * maps.factor
 
     def to_after_frame(points_before: np.ndarray) -> np.ndarray:
         if not len(points_before):
             return np.zeros((0, 2))
         moved = cv2.perspectiveTransform(points_before[None].astype(np.float64),
                                          np.linalg.inv(alignment.homography))[0]
-        return (moved - (x0, y0)) * maps.factor
+        return in_frame(moved)
 
     old = np.array([(s.x, s.y) for s in before.spots], float).reshape(-1, 2)
     # seen at its peak: an irregular spot's centroid may lie off it
     old_peaks = np.array([(s.peak_x, s.peak_y) for s in before.spots], float).reshape(-1, 2)
-    kept = still_visible(maps.excess, to_after_frame(old_peaks), px_per_mm=after.px_per_mm * maps.factor)
+    kept = still_visible(maps.excess, to_after_frame(old_peaks), px_per_mm=ppm)
     found = np.array([(s.x, s.y) for s in after.spots], float).reshape(-1, 2)
     found_before = cv2.perspectiveTransform(found[None], alignment.homography)[0] if len(found) else found
     bx0, by0 = before.maps.box[:2]
@@ -314,8 +318,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     # near the centroid alone (0.5 mm) read an irregular 6 mm blotch, just under the threshold in
     # the baseline and just over it after JPEG, as a new spot.
     diameters = [s.diameter_mm for s in after.spots]
-    now = disc_means(maps.excess, maps.mask, (found - (x0, y0)) * maps.factor, diameters,
-                     px_per_mm=after.px_per_mm * maps.factor)
+    now = disc_means(maps.excess, maps.mask, in_frame(found), diameters, px_per_mm=ppm)
     then = disc_means(before.maps.excess, before.maps.mask, in_before_frame, diameters,
                       px_per_mm=before.px_per_mm * before.maps.factor)
     was_there = ~(then < now - APPEAR_MARGIN)  # NaN (no baseline skin there): not new
@@ -324,9 +327,7 @@ def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: 
     followed = [s for s, k in zip(before.spots, kept, strict=True) if k]
     appeared = [s for s, n in zip(after.spots, ~was_there, strict=True) if n]
     peaks = np.concatenate([to_after_frame(old_peaks[kept]),
-                            (np.array([(s.peak_x, s.peak_y) for s in appeared]).reshape(-1, 2) - (x0, y0))
-                            * maps.factor])
-    ppm = after.px_per_mm * maps.factor
+                            in_frame(np.array([(s.peak_x, s.peak_y) for s in appeared]).reshape(-1, 2))])
     spot_mask = outline_spots(maps.excess, peaks, followed + appeared, px_per_mm=ppm)
     values = dict(after.values)
     for prefix, area in {"": maps.mask, **{f"zone.{k}.": v for k, v in maps.zones.items()}}.items():
