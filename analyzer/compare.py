@@ -65,17 +65,18 @@ from analyzer.metrics.texture import (
     texture,
     wrinkle_map,
 )
-from analyzer.skin import CARD_MARGIN_MM, SkinRegions, regions
+from analyzer.skin import CARD_MARGIN_MM, SkinRegions, not_skin, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.4"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.5"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
 _TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means
 _TONE_BLOCK = 8  # px: the tone curve is fitted on block means no smaller than a JPEG block
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
+_HIDDEN_NOTE = 0.05  # a comparison says so when this share of the baseline's skin is hidden later
 
 
 class NoSkin(ValueError):
@@ -257,12 +258,17 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
                                           alignment.homography, (before.shape[1], before.shape[0]),
                                           flags=cv2.INTER_NEAREST)
             common = _restrict(common, ~on_card.astype(bool))
-    m_before = _measure(before, common, illuminant)
     # The later photo is measured in its own pixels, over the baseline's skin mapped onto it:
     # resampling it into the baseline's frame would blur pores and fine lines that the
-    # baseline keeps, and read as a change.
-    m_after = _measure(after, _to_moving(common, alignment, after.shape[:2]), illuminant, tone=tone,
-                       level=m_before.red_level)
+    # baseline keeps, and read as a change. What is not skin there (glare; dark hair or deep
+    # shadow) is measured in neither photo.
+    hidden = not_skin(alignment.warped, common, like=before)
+    hidden_share = np.count_nonzero(hidden) / max(np.count_nonzero(common.mask), 1)
+    if hidden_share > 0:
+        common = _restrict(common, ~hidden)
+    moving = _to_moving(common, alignment, after.shape[:2])
+    m_before = _measure(before, common, illuminant)
+    m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
     m_after = _track_spots(m_before, m_after, common, alignment)
     light = illuminant.source if illuminant.source in ("reference", "card") and tone.pixels else "camera"
     delta, significant = {}, {}
@@ -275,6 +281,9 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
              "the light; photograph with the same lamp, distance and camera settings.",) if beyond else ()
+    if hidden_share >= _HIDDEN_NOTE:
+        notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
+                  "dark hair or deep shadow) and was measured in neither photo.",)
     notes = card_note + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes)
@@ -373,9 +382,7 @@ def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) 
 
 
 def _restrict(skin: SkinRegions, keep: np.ndarray) -> SkinRegions:
-    return SkinRegions(mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()},
-                       reference=skin.reference, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
-                       face_box=skin.face_box, card=skin.card)
+    return replace(skin, mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()})
 
 
 def _illuminant(img: np.ndarray, skin: SkinRegions) -> Illuminant:
