@@ -232,6 +232,24 @@ def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
     assert "brightness -" in warning and "photograph with the same lamp" in warning
 
 
+def test_compare_page_says_when_glare_hid_skin_in_the_later_photo(data):
+    """A follow-up twice as bright as the baseline: much skin clips, and is measured in neither photo."""
+    baseline = load_image(DEMO / "session1_front.jpg")
+    linear = np.minimum(srgb_to_linear(baseline) * np.float32(2.0), 1.0)
+    brighter = np.rint(linear_to_srgb(linear) * 255).astype(np.uint8)
+    records, me = _practitioner(data)
+    p = records.create_patient(me, name="Bright Lamp", photo_consent=True)
+    records.add_session(me, p.id, started_at=dt.datetime(2026, 1, 5, 9),
+                        photos=[PhotoUpload(_jpeg("session1_front.jpg"), "front")])
+    later = records.add_session(me, p.id, started_at=dt.datetime(2026, 2, 5, 9),
+                                photos=[PhotoUpload(to_jpeg_bytes(brighter, quality=92), "front")])
+    assert records.analyze(me, later.photos[0].id).status == "measured"
+    records.close()
+    at = _app(data, "compare_page.py", patient_id=p.id)
+    (warning,) = [w.value for w in at.warning if "hidden in the later photo" in w.value]
+    assert "measured in neither photo" in warning
+
+
 def test_report_page_makes_the_pdf(data):
     at = _app(data, "report_page.py")
     assert any("Redness" in m.value or "redness" in m.value for m in at.markdown)
