@@ -190,9 +190,9 @@ def not_skin(img: np.ndarray, skin: SkinRegions, *, like: np.ndarray) -> np.ndar
     :func:`_shadow` cuts in `img` where `like` was lighter by a quarter or
     more (:data:`_NEWLY_DARK`, relative to each photo's median skin
     luminance): a lock of dark hair or a new deep shadow, not the rim of a
-    nostril's shadow that sits just either side of the cut in two photos. A shine or a lock of
-    hair at the next visit then hides that skin instead of reading as a
-    change in it.
+    nostril's shadow that sits just either side of the cut in two photos.
+    A shine or a lock of hair at the next visit then hides that skin instead
+    of reading as a change in it.
 
     Parameters
     ----------
@@ -212,15 +212,15 @@ def not_skin(img: np.ndarray, skin: SkinRegions, *, like: np.ndarray) -> np.ndar
         return out
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     crop, inside = img[box], area[box]
-    hidden = _glare(crop) | _shadow(crop, inside)
-    if hidden.any():  # new darkness only
+    dark = _shadow(crop, inside)
+    if dark.any():  # new darkness only
 
         def relative(photo: np.ndarray) -> np.ndarray:  # linear luminance over the skin's median
             luminance = srgb_to_linear(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY))
             return luminance / max(float(np.median(luminance[inside])), 1e-6)
 
-        hidden = _glare(crop) | (hidden & (relative(crop) <= _NEWLY_DARK * relative(like[box])))
-    out[box] = hidden & inside
+        dark &= relative(crop) <= _NEWLY_DARK * relative(like[box])
+    out[box] = (_glare(crop) | dark) & inside
     return out
 
 

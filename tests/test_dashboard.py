@@ -215,37 +215,32 @@ def test_a_photo_of_other_skin_is_refused_with_the_reason(data):
     assert not any("registration score" in c.value for c in at.caption)
 
 
-def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
-    """A follow-up 40 % darker than the baseline: outside the light the noise limits were measured on."""
+def _compare_page_with_a_relit_follow_up(data, name: str, exposure: float):
+    """The Compare page of a new patient: the demo baseline, then that photo at `exposure` x its light."""
     baseline = load_image(DEMO / "session1_front.jpg")
-    darker = np.rint(linear_to_srgb(srgb_to_linear(baseline) * np.float32(0.6)) * 255).astype(np.uint8)
+    linear = np.minimum(srgb_to_linear(baseline) * np.float32(exposure), 1.0)
+    relit = np.rint(linear_to_srgb(linear) * 255).astype(np.uint8)
     records, me = _practitioner(data)
-    p = records.create_patient(me, name="Dim Lamp", photo_consent=True)
+    p = records.create_patient(me, name=name, photo_consent=True)
     records.add_session(me, p.id, started_at=dt.datetime(2026, 1, 5, 9),
                         photos=[PhotoUpload(_jpeg("session1_front.jpg"), "front")])
     later = records.add_session(me, p.id, started_at=dt.datetime(2026, 2, 5, 9),
-                                photos=[PhotoUpload(to_jpeg_bytes(darker, quality=92), "front")])
+                                photos=[PhotoUpload(to_jpeg_bytes(relit, quality=92), "front")])
     assert records.analyze(me, later.photos[0].id).status == "measured"
     records.close()
-    at = _app(data, "compare_page.py", patient_id=p.id)
+    return _app(data, "compare_page.py", patient_id=p.id)
+
+
+def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
+    """A follow-up 40 % darker than the baseline: outside the light the noise limits were measured on."""
+    at = _compare_page_with_a_relit_follow_up(data, "Dim Lamp", 0.6)
     (warning,) = [w.value for w in at.warning if "lit more differently" in w.value]
     assert "brightness -" in warning and "photograph with the same lamp" in warning
 
 
 def test_compare_page_says_when_glare_hid_skin_in_the_later_photo(data):
     """A follow-up twice as bright as the baseline: much skin clips, and is measured in neither photo."""
-    baseline = load_image(DEMO / "session1_front.jpg")
-    linear = np.minimum(srgb_to_linear(baseline) * np.float32(2.0), 1.0)
-    brighter = np.rint(linear_to_srgb(linear) * 255).astype(np.uint8)
-    records, me = _practitioner(data)
-    p = records.create_patient(me, name="Bright Lamp", photo_consent=True)
-    records.add_session(me, p.id, started_at=dt.datetime(2026, 1, 5, 9),
-                        photos=[PhotoUpload(_jpeg("session1_front.jpg"), "front")])
-    later = records.add_session(me, p.id, started_at=dt.datetime(2026, 2, 5, 9),
-                                photos=[PhotoUpload(to_jpeg_bytes(brighter, quality=92), "front")])
-    assert records.analyze(me, later.photos[0].id).status == "measured"
-    records.close()
-    at = _app(data, "compare_page.py", patient_id=p.id)
+    at = _compare_page_with_a_relit_follow_up(data, "Bright Lamp", 2.0)
     (warning,) = [w.value for w in at.warning if "hidden in the later photo" in w.value]
     assert "measured in neither photo" in warning
 
