@@ -266,6 +266,11 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     hidden_share = np.count_nonzero(hidden) / max(np.count_nonzero(common.mask), 1)
     if hidden_share > 0:
         common = _restrict(common, ~hidden)
+        left_mm2 = np.count_nonzero(common.mask) / common.px_per_mm**2
+        if left_mm2 < _MIN_AREA_MM2:
+            raise NoSkin(f"the later photo hides {100 * hidden_share:.1f} % of the baseline's skin (glare, "
+                         f"dark hair or deep shadow), leaving {left_mm2:.0f} mm² to compare (need "
+                         f"{_MIN_AREA_MM2:.0f}): retake it with less light on the skin and nothing over it")
     moving = _to_moving(common, alignment, after.shape[:2])
     m_before = _measure(before, common, illuminant)
     m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)

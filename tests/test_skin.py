@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from phantoms import skin as phantom
 
-from analyzer import compare, load_image
+from analyzer import NoSkin, compare, load_image
 from analyzer.color import linear_to_srgb, srgb_to_linear
 from analyzer.skin import regions
 
@@ -106,3 +106,12 @@ def test_a_shine_at_the_next_visit_is_measured_in_neither_photo(baseline, skin, 
     zone = "zone.left_cheek."
     moves = {k: (comparison.delta[zone + k], unhidden.delta[zone + k]) for k in keys}
     assert all(abs(hidden) < 0.5 * abs(shown) for hidden, shown in moves.values()), moves
+
+
+def test_a_later_photo_that_hides_the_skin_is_refused_with_the_reason(baseline):
+    # eight times the light: the skin clips nearly everywhere (it used to reach the measurement
+    # with 0-5 mm² left and ask for a closer photo, with warnings from an empty mask)
+    linear = np.minimum(srgb_to_linear(baseline) * np.float32(8.0), 1.0)
+    later = np.rint(linear_to_srgb(linear) * 255).astype(np.uint8)
+    with pytest.raises(NoSkin, match=r"the later photo hides [0-9.]+ % of the baseline's skin \(glare"):
+        compare(baseline, later)
