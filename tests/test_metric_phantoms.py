@@ -1,8 +1,10 @@
 """The skin metrics follow planted changes and ignore lighting, camera and resolution.
 
-Scientific validation of ``analyze`` and ``compare`` on the skin phantoms of
-tests/phantoms/skin.py (the astronaut's face, 10 px/mm, measured inside its skin mask),
-written from the definitions in DESIGN.md and the issue, not from the implementation:
+Scientific validation of ``analyze`` and ``compare`` on the skin phantoms of two real faces,
+each at 10 px/mm and measured inside its skin mask: tests/phantoms/skin.py (the astronaut's
+young, smooth skin) and tests/phantoms/hopper.py (Grace Hopper's older, furrowed, blotchy
+skin). Every check runs on both, written from the definitions in DESIGN.md and the issue,
+not from the implementation:
 
 * lighting -- exposure +-30 %, white balance +-12 % per channel, tone-curve power +-15 %,
   JPEG 85 -- moves no metric by more than 10 % of what a moderate planted change moves it
@@ -38,9 +40,13 @@ import inspect
 import cv2
 import numpy as np
 import pytest
-from phantoms import skin
+from phantoms import hopper, skin
 
 from analyzer import analyze, compare
+
+# The faces the checks run on (each a module with the names of phantoms.skin's face): the
+# astronaut's young, smooth skin, and Grace Hopper's older, wrinkled, blotchy skin.
+FACES = {skin.NAME: skin, hopper.NAME: hopper}
 
 SCALE_KEYWORD = "px_per_mm" in inspect.signature(analyze).parameters
 N_LIGHTINGS = 12
@@ -65,28 +71,61 @@ KNOWN_GAPS = {
     # under gains, an 8-bit edit: rounding twice combs the histogram (a one-code step along contour
     # lines, about 1 MI unit of melanin: exposure x 1.01 alone moves the melanin excess map by
     # 0.37 MI units SD); captured once (CAPTURED), wrinkles pass (3.7 %) and spot area is 39 %
-    ("gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the threshold "
-                                          "flip with twice-rounded 8-bit light",
-    ("gains", "pigmentation.spot_area_pct"): "181 %: the same blemishes",
-    ("gains", "texture.wrinkle_density"): "13 %: a faint line's thresholded width follows the "
-                                          "one-code steps of twice-rounded light (3.7 % captured once)",
-    ("captured", "pigmentation.spot_count"): "p90 2 spots: 60-100 faint blemishes sit near the spot "
-                                             "threshold; 8-bit rounding of one capture flips some",
-    ("captured", "pigmentation.spot_area_pct"): "39 %: the same blemishes' outlines",
+    ("astronaut", "gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the "
+                                                       "threshold flip with twice-rounded 8-bit light",
+    ("astronaut", "gains", "pigmentation.spot_area_pct"): "181 %: the same blemishes",
+    ("astronaut", "gains", "texture.wrinkle_density"): "13 %: a faint line's thresholded width follows "
+                                                       "the one-code steps of twice-rounded light (3.7 % "
+                                                       "captured once)",
+    ("astronaut", "captured", "pigmentation.spot_count"): "p90 2 spots: 60-100 faint blemishes sit near "
+                                                          "the spot threshold; 8-bit rounding flips some",
+    ("astronaut", "captured", "pigmentation.spot_area_pct"): "39 %: the same blemishes' outlines",
     # under full relighting, JPEG 85 of the skin itself: with the exact inverse of each relighting
     # as the tone curve these stay at 10.7 / 205 / 19 % and fall to 0.2 / 44 / 2.6 % without JPEG
     # (bench/lighting_causes.py, and the oracle experiment in docs/metrics.md)
-    ("full", "redness.red_area_pct"): "11.1 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' fine "
-                                      "redness at the red areas' threshold",
+    ("astronaut", "full", "redness.red_area_pct"): "11.1 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' "
+                                                   "fine redness at the red areas' threshold",
     # 203 % until algorithm 1.4 outlined the later photo's spots as the baseline's were outlined
-    ("full", "pigmentation.spot_area_pct"): "83 %: JPEG 85 moves the outlines of large faint blemishes",
-    ("full", "texture.wrinkle_density"): "21 %: JPEG 85 moves every line's thresholded width",
+    ("astronaut", "full", "pigmentation.spot_area_pct"): "83 %: JPEG 85 moves the outlines of large faint "
+                                                         "blemishes",
+    ("astronaut", "full", "texture.wrinkle_density"): "21 %: JPEG 85 moves every line's thresholded width",
+    ("astronaut", "planted", "redness makes no spots"): "62 -> 65 spots: redness lifts faint blemishes "
+                                                        "over the threshold",
+    # The second face, measured when it was added (algorithm 1.5). Its forehead furrows read as
+    # melanin (+22 MI units on the wrinkle map's lines over the rest: a furrow's shadow is lit
+    # through skin, so it is skin-coloured, not neutral), so the "surrounding skin" of a spot
+    # between furrows is darker than the spot's own: the two forehead spots reach 6 and -0.4 MI
+    # units of excess (10 needed), the cheek spots merge with blotches. With no spot counted,
+    # the spots' yardsticks are 0 or 1 spot and the lighting checks on them are void.
+    ("hopper", "planted", "spots counted"): "160 -> 160: the forehead spots lie between furrows that "
+                                            "read as melanin; the cheek spots merge with blotches",
+    ("hopper", "planted", "spot area"): "-0.13 % for 0.62 % planted: the same",
+    ("hopper", "planted", "redness makes no spots"): "160 -> 162 spots",
+    ("hopper", "gains", "pigmentation.spot_count"): "p90 2 spots, and the planted spots' yardstick is 0",
+    ("hopper", "gains", "pigmentation.spot_area_pct"): "413 % of a yardstick of -0.13 %",
+    ("hopper", "gains", "texture.wrinkle_density"): "45 %: 10 % of the skin is on lines, most of them "
+                                                    "faint furrows at the threshold",
+    ("hopper", "captured", "pigmentation.melanin_index"): "10.4 %",
+    ("hopper", "captured", "pigmentation.spot_count"): "p90 1.9 spots, yardstick -1",
+    ("hopper", "captured", "pigmentation.spot_area_pct"): "51 % of a yardstick of -0.18 %",
+    ("hopper", "captured", "texture.wrinkle_density"): "40 %: the same furrows",
+    ("hopper", "full", "redness.red_area_pct"): "27 %: the discs raise red areas by only 1 % of the skin "
+                                                "(already red cheeks), JPEG 85 moves 0.27 %",
+    ("hopper", "full", "pigmentation.melanin_index"): "13.8 %: JPEG 85 in the furrows",
+    ("hopper", "full", "pigmentation.spot_count"): "p90 3 spots, yardstick 1",
+    ("hopper", "full", "pigmentation.spot_area_pct"): "148 %",
+    ("hopper", "full", "texture.wrinkle_density"): "194 %: JPEG 85 moves the furrows' thresholded width",
+    ("hopper", "half", "pigmentation.spot_count"): "6.8 % (161 -> 150)",
+    ("hopper", "light read", "power"): "within 0.053 of the gamma: the dark cap and uniform sit on the "
+                                       "sRGB curve's linear foot",
 }
 
 
-def _params(kind: str, keys) -> list:
-    return [pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(kind, key)]))
-            if (kind, key) in KNOWN_GAPS else key for key in keys]
+def _expect_gap(request, face, kind: str, key: str) -> None:
+    """Mark the running check xfail(strict) when it is a known gap on this face."""
+    reason = KNOWN_GAPS.get((face.NAME, kind, key))
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 # metric -> the phantom whose planted change is its yardstick
 YARDSTICKS = {
@@ -116,21 +155,23 @@ class _Lazy(dict):
         return value
 
 
-def planted_change(name: str) -> tuple[np.ndarray, np.ndarray]:
+def planted_change(name: str, face=skin) -> tuple[np.ndarray, np.ndarray]:
     """A planted change by phantom name: (OD map (H, W) float64, absorption direction (R, G, B)).
 
     ``hb<OD>`` / ``mel<OD>``: haemoglobin / melanin over the whole mask; ``hb_blobs``,
-    ``spots``, ``lines``: the yardsticks of the module docstring.
+    ``spots``, ``lines``: the yardsticks of the module docstring, placed on `face` (a
+    module of :data:`FACES`).
     """
-    shape, mask = skin.base_photo().shape[:2], skin.skin_mask().astype(np.float64)
+    shape, mask = face.base_photo().shape[:2], face.skin_mask().astype(np.float64)
+    ppm = face.PX_PER_MM
     if name == "hb_blobs":
-        discs = sum(skin.disc_field(shape, c, r * skin.PX_PER_MM) for c, r in skin.CHEEK_BLOBS)
+        discs = sum(skin.disc_field(shape, c, r * ppm) for c, r in face.CHEEK_BLOBS)
         return HB_OD * np.asarray(np.minimum(discs, 1.0), np.float64), skin.HAEMOGLOBIN
     if name == "spots":
-        return skin.spots_field(shape, [c for c, _, _ in skin.SPOTS], [r for _, r, _ in skin.SPOTS],
-                                [o for _, _, o in skin.SPOTS], skin.PX_PER_MM), skin.MELANIN
+        return skin.spots_field(shape, [c for c, _, _ in face.SPOTS], [r for _, r, _ in face.SPOTS],
+                                [o for _, _, o in face.SPOTS], ppm), skin.MELANIN
     if name == "lines":
-        field = skin.LINE_OD * skin.line_field(shape, skin.LINES, skin.LINE_WIDTH_MM * skin.PX_PER_MM)
+        field = skin.LINE_OD * skin.line_field(shape, face.LINES, skin.LINE_WIDTH_MM * ppm)
         return np.asarray(field, np.float64), skin.SHADING
     if name.startswith("hb"):
         return float(name[2:]) * mask, skin.HAEMOGLOBIN
@@ -142,23 +183,29 @@ def planted_change(name: str) -> tuple[np.ndarray, np.ndarray]:
 TREATED = ("hb_blobs", "spots", "lines")  # planted in this order
 
 
-def scene(name: str, *, captured: bool = False) -> np.ndarray:
+def scene(name: str, *, captured: bool = False, face=skin) -> np.ndarray:
     """A phantom (``base``, ``treated`` or a :func:`planted_change` name) before any relighting.
 
     By default an 8-bit photo, each change planted on the photo before and rounded (as an
     editing app would). ``captured=True``: linear light (float32), changes planted there
     unrounded, for :func:`phantoms.skin.capture` to round once, as a camera does.
     """
-    out = skin.base_scene() if captured else skin.base_photo()
+    out = face.base_scene() if captured else face.base_photo()
     plant = skin.plant_scene if captured else skin.plant
     for change in TREATED if name == "treated" else () if name == "base" else (name,):
-        out = plant(out, *planted_change(change))
+        out = plant(out, *planted_change(change, face))
     return out
 
 
+@pytest.fixture(scope="module", params=list(FACES))
+def face(request):
+    """Each face of :data:`FACES` in turn; every check below runs on both."""
+    return FACES[request.param]
+
+
 @pytest.fixture(scope="module")
-def mask() -> np.ndarray:
-    return skin.skin_mask()
+def mask(face) -> np.ndarray:
+    return face.skin_mask()
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +215,7 @@ def lightings() -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def photos(mask, lightings) -> _Lazy:
+def photos(face, mask, lightings) -> _Lazy:
     """Phantoms by name: base, hb<OD> / mel<OD> (whole mask), hb_blobs, spots, lines, treated,
     gains<i> / full<i> (treated, relit), treated_half; with the suffix ``@captured``, the
     same light captured once (see :func:`scene`)."""
@@ -189,20 +236,20 @@ def photos(mask, lightings) -> _Lazy:
             return skin.capture(scenes[(name, True)])
         return scenes[(name, False)]
 
-    scenes = _Lazy(lambda key: scene(key[0], captured=key[1]))
+    scenes = _Lazy(lambda key: scene(key[0], captured=key[1], face=face))
     photos = _Lazy(build)
     return photos
 
 
 @pytest.fixture(scope="module")
-def metrics(photos, mask) -> _Lazy:
+def metrics(face, photos, mask) -> _Lazy:
     """``analyze(photo, mask=skin mask).to_dict()`` by phantom name (px_per_mm passed when accepted)."""
     half_mask = cv2.resize(mask.astype(np.float32), (mask.shape[1] // 2, mask.shape[0] // 2),
                            interpolation=cv2.INTER_AREA) >= 0.5
 
     def build(name: str) -> dict:
         half = name.endswith("_half")
-        kwargs = {"px_per_mm": skin.PX_PER_MM / (2 if half else 1)} if SCALE_KEYWORD else {}
+        kwargs = {"px_per_mm": face.PX_PER_MM / (2 if half else 1)} if SCALE_KEYWORD else {}
         return analyze(photos[name], mask=half_mask if half else mask, **kwargs).to_dict()
 
     return _Lazy(build)
@@ -241,9 +288,10 @@ def _lighting_verdict(key: str, moves: list[float], effect: float, lights: list[
     return ratio, message
 
 
-@pytest.mark.parametrize("key", _params("gains", YARDSTICKS))
-def test_exposure_and_white_balance_do_not_move_the_metric(key, metrics, lightings):
+@pytest.mark.parametrize("key", YARDSTICKS)
+def test_exposure_and_white_balance_do_not_move_the_metric(key, face, metrics, lightings, request):
     """analyze() of the treated phantom under gains alone: exposure x per-channel white balance."""
+    _expect_gap(request, face, "gains", key)
     effect = _effect(metrics, key)
     moves = [metrics[f"gains{i}"][key] - metrics["treated"][key] for i in range(N_LIGHTINGS)]
     ratio, message = _lighting_verdict(key, moves, effect, lightings["gains"])
@@ -251,14 +299,16 @@ def test_exposure_and_white_balance_do_not_move_the_metric(key, metrics, lightin
     assert ratio <= LIGHTING_SHARE, message
 
 
-@pytest.mark.parametrize("key", _params("captured", YARDSTICKS))
-def test_a_new_capture_under_other_exposure_and_white_balance_reads_the_same(key, metrics, lightings):
+@pytest.mark.parametrize("key", YARDSTICKS)
+def test_a_new_capture_under_other_exposure_and_white_balance_reads_the_same(key, face, metrics, lightings,
+                                                                             request):
     """analyze() of the treated face photographed again under gains: its light rounded to 8 bits once.
 
     The relit photos above are rounded twice (an 8-bit edit of an 8-bit photo), which skips
     or doubles a code value every so many: a one-code step along contour lines through smooth
     skin. A camera taking the face under other light rounds once; so does this phantom.
     """
+    _expect_gap(request, face, "captured", key)
     effect = _effect(metrics, key, CAPTURED)
     moves = [metrics[f"gains{i}{CAPTURED}"][key] - metrics["treated" + CAPTURED][key]
              for i in range(N_LIGHTINGS)]
@@ -267,9 +317,10 @@ def test_a_new_capture_under_other_exposure_and_white_balance_reads_the_same(key
     assert ratio <= LIGHTING_SHARE, message
 
 
-@pytest.mark.parametrize("key", _params("full", YARDSTICKS))
-def test_full_relighting_does_not_move_the_compared_metric(key, comparisons, lightings):
+@pytest.mark.parametrize("key", YARDSTICKS)
+def test_full_relighting_does_not_move_the_compared_metric(key, face, comparisons, lightings, request):
     """compare(treated, relit): gains, tone curve and JPEG 85; yardstick: compare(base, planted)."""
+    _expect_gap(request, face, "full", key)
     effect = comparisons[("base", YARDSTICKS[key])].delta[key]
     moves = [comparisons[("treated", f"full{i}")].delta[key] for i in range(N_LIGHTINGS)]
     ratio, message = _lighting_verdict(key, moves, effect, lightings["full"])
@@ -277,8 +328,9 @@ def test_full_relighting_does_not_move_the_compared_metric(key, comparisons, lig
     assert ratio <= LIGHTING_SHARE, message
 
 
-def test_compare_reads_how_the_light_changed(comparisons, lightings):
+def test_compare_reads_how_the_light_changed(face, comparisons, lightings, request):
     """Tone.change(): the tone-curve power and white balance of each full relighting, read back."""
+    _expect_gap(request, face, "light read", "power")
     rows = []
     for i, light in enumerate(lightings["full"]):
         change = comparisons[("treated", f"full{i}")].tone.change()
@@ -327,20 +379,22 @@ def test_redness_rises_with_planted_haemoglobin(metrics):
     assert all(b > a for a, b in zip(values, values[1:], strict=False)), message
 
 
-def test_planted_spots_are_counted(metrics):
+def test_planted_spots_are_counted(face, metrics, request):
+    _expect_gap(request, face, "planted", "spots counted")
     key = "pigmentation.spot_count"
     before, after = metrics["base"][key], metrics["spots"][key]
-    message = (f"{len(skin.SPOTS)} spots planted; {key} {before:g} -> {after:g} "
+    message = (f"{len(face.SPOTS)} spots planted; {key} {before:g} -> {after:g} "
                f"(area {metrics['base']['pigmentation.spot_area_pct']:.4g} -> "
                f"{metrics['spots']['pigmentation.spot_area_pct']:.4g} %)")
     print(message)
     # +-1: the issue's tolerance (a spot may merge with or split from a natural mark); measured at
     # 57e5f47: 50 -> 54, +4
-    assert abs((after - before) - len(skin.SPOTS)) <= 1, message
+    assert abs((after - before) - len(face.SPOTS)) <= 1, message
 
 
-def test_planted_spots_cover_their_area_and_darken(metrics, mask):
-    planted_pct = 100 * sum(np.pi * (r * skin.PX_PER_MM) ** 2 for _, r, _ in skin.SPOTS) / mask.sum()
+def test_planted_spots_cover_their_area_and_darken(face, metrics, mask, request):
+    _expect_gap(request, face, "planted", "spot area")
+    planted_pct = 100 * sum(np.pi * (r * face.PX_PER_MM) ** 2 for _, r, _ in face.SPOTS) / mask.sum()
     area = _effect(metrics, "pigmentation.spot_area_pct")
     melanin = _effect(metrics, "pigmentation.melanin_index")
     message = (f"spot_area_pct change {area:.4g} % (planted discs of the spots' radii: {planted_pct:.4g} %); "
@@ -353,16 +407,16 @@ def test_planted_spots_cover_their_area_and_darken(metrics, mask):
     assert melanin > 0, message
 
 
-def test_planted_lines_raise_wrinkle_density(metrics):
+def test_planted_lines_raise_wrinkle_density(face, metrics):
     key = "texture.wrinkle_density"
     before, after = metrics["base"][key], metrics["lines"][key]
-    message = f"{len(skin.LINES)} lines planted: {key} {before:.4g} -> {after:.4g} %"
+    message = f"{len(face.LINES)} lines planted: {key} {before:.4g} -> {after:.4g} %"
     print(message)
     assert after > before, message  # measured at 57e5f47: 3.425 -> 3.897 %
 
 
-@pytest.mark.xfail(strict=True, reason="62 -> 65 spots: redness lifts faint blemishes over the threshold")
-def test_planted_redness_makes_no_spots(metrics):
+def test_planted_redness_makes_no_spots(face, metrics, request):
+    _expect_gap(request, face, "planted", "redness makes no spots")
     key = "pigmentation.spot_count"
     before, after = metrics["base"][key], metrics[f"hb{HB_OD}"][key]
     message = f"haemoglobin +{HB_OD} OD over the mask: {key} {before:g} -> {after:g}"
@@ -385,8 +439,9 @@ def test_planted_spots_barely_move_redness(metrics):
 # Resolution
 
 
-@pytest.mark.parametrize("key", _params("half", SCALE_DEPENDENT))
-def test_half_resolution_reads_the_same(key, metrics):
+@pytest.mark.parametrize("key", SCALE_DEPENDENT)
+def test_half_resolution_reads_the_same(key, face, metrics, request):
+    _expect_gap(request, face, "half", key)
     full, half = metrics["treated"][key], metrics["treated_half"][key]
     rel = abs(half - full) / abs(full) if full != 0 else (0.0 if half == 0 else float("inf"))
     message = (f"{key}: {full:.4g} at full resolution, {half:.4g} at half "

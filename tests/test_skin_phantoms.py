@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from phantoms import skin
+from phantoms import hopper, skin
 
 from analyzer.color import srgb_to_linear
 
@@ -90,32 +90,35 @@ def test_mask_leaves_out_eyes_brows_nostrils_mouth(mask):
     assert not mask[~face].any()
 
 
-def _distance_to_border_mm(mask: np.ndarray) -> np.ndarray:
-    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) / skin.PX_PER_MM
+def _distance_to_border_mm(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) / px_per_mm
 
 
-def test_planted_changes_sit_well_inside_the_mask_and_apart(mask):
-    depth = _distance_to_border_mm(mask)
-    assert 3 <= len(skin.SPOTS) <= 5
-    centers = np.array([c for c, _, _ in skin.SPOTS])
-    for (x, y), radius, od in skin.SPOTS:
+@pytest.mark.parametrize("face", [skin, hopper], ids=lambda face: face.NAME)
+def test_planted_changes_sit_well_inside_the_mask_and_apart(face):
+    """On both faces of test_metric_phantoms.py."""
+    mask = face.skin_mask()
+    depth = _distance_to_border_mm(mask, face.PX_PER_MM)
+    assert 3 <= len(face.SPOTS) <= 5
+    centers = np.array([c for c, _, _ in face.SPOTS])
+    for (x, y), radius, od in face.SPOTS:
         assert 1.5 <= radius <= 3.0 and 0.25 <= od <= 0.4
         # the spot's edge (1.3 radius) is at least 5 mm from the mask's border
         assert depth[int(round(y)), int(round(x))] >= 1.3 * radius + 5.0, ((x, y), depth[int(y), int(x)])
-    gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1) / skin.PX_PER_MM
+    gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1) / face.PX_PER_MM
     assert gaps[np.triu_indices(len(centers), 1)].min() > 20.0
-    assert 3 <= len(skin.LINES) <= 5
-    for line in skin.LINES:
-        length = np.linalg.norm(np.diff(line, axis=0), axis=1).sum() / skin.PX_PER_MM
+    assert 3 <= len(face.LINES) <= 5
+    for line in face.LINES:
+        length = np.linalg.norm(np.diff(line, axis=0), axis=1).sum() / face.PX_PER_MM
         assert 15.0 <= length <= 30.0, length
         ix, iy = np.round(line).astype(int).T
         assert depth[iy, ix].min() >= 2.0, depth[iy, ix].min()
-        to_spots = np.linalg.norm(line[:, None] - centers[None], axis=-1) / skin.PX_PER_MM
+        to_spots = np.linalg.norm(line[:, None] - centers[None], axis=-1) / face.PX_PER_MM
         assert to_spots.min() > 9.0, to_spots.min()
     assert 0.3 <= skin.LINE_WIDTH_MM <= 0.5
-    blobs = sum(skin.disc_field(mask.shape, c, r * skin.PX_PER_MM) for c, r in skin.CHEEK_BLOBS)
+    blobs = sum(skin.disc_field(mask.shape, c, r * face.PX_PER_MM) for c, r in face.CHEEK_BLOBS)
     assert blobs[~mask].max() == 0.0  # the redness blobs lie wholly on measured skin
-    assert 0.05 < blobs[mask].mean() < 0.15  # measured 9.0 % of the mask
+    assert 0.05 < blobs[mask].mean() < 0.15  # measured 9.0 % (astronaut), 11 % (hopper)
 
 
 def test_haemoglobin_is_planted_exactly_where_asked(photo, mask):

@@ -50,6 +50,7 @@ from analyzer.color import linear_to_srgb, srgb_to_linear
 
 __all__ = [
     "CHEEK_BLOBS",
+    "NAME",
     "HAEMOGLOBIN",
     "LINES",
     "MELANIN",
@@ -74,6 +75,7 @@ __all__ = [
     "to_image",
 ]
 
+NAME = "astronaut"
 SRC_ORIGIN = (150, 40)  # source x, y of the photo's top-left pixel
 SRC_SIZE = (150, 160)  # source w, h
 UPSCALE = 16
