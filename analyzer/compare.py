@@ -69,10 +69,15 @@ from analyzer.skin import CARD_MARGIN_MM, SkinRegions, not_skin, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.5"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.6"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
+# Less backdrop than this share of the frame is a sliver at its corners (a cap, a coloured flag):
+# one or two surfaces, not the light. A face filling the frame left 0.3 % (the Hopper phantom
+# cropped to the face), and the light it gave turned its erythema index from 46.6 into 3.3, with
+# 0.05 OD more haemoglobin tipping the sample over the pixel minimum. Front views: 27..58 %.
+_MIN_REFERENCE_SHARE = 0.05
 _TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means
 _TONE_BLOCK = 8  # px: the tone curve is fitted on block means no smaller than a JPEG block
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
@@ -398,6 +403,9 @@ def _illuminant(img: np.ndarray, skin: SkinRegions) -> Illuminant:
         found = estimate_illuminant(srgb_to_linear(img[box]), reference[box])
         return replace(found, source="card") if found.source == "reference" else found
     step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
+    count = int(np.count_nonzero(reference))
+    if count < _MIN_REFERENCE_SHARE * reference.size:
+        return Illuminant(rgb=(1.0, 1.0, 1.0), source="camera", pixels=count)
     return estimate_illuminant(srgb_to_linear(img[::step, ::step]), reference[::step, ::step])
 
 

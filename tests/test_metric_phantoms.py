@@ -379,6 +379,27 @@ def test_redness_rises_with_planted_haemoglobin(metrics):
     assert all(b > a for a, b in zip(values, values[1:], strict=False)), message
 
 
+def test_redness_rises_with_haemoglobin_in_a_face_that_fills_the_frame():
+    """Cropped to the face, the backdrop left is a sliver (a cap, a flag): not the light.
+
+    The Hopper phantom cut to source x 170..360, y 125..335 keeps 0.3 % of the frame outside
+    the face. Used as the light, it turned the erythema index from 46.6 into 3.3 as soon as
+    0.05 OD of haemoglobin shifted the face outline enough to tip its pixel count over the
+    minimum; measured as the camera saw it, every rung reads alike.
+    """
+    rows, cols = slice(680, 2360), slice(400, 1920)
+    photo, mask = hopper.base_photo()[rows, cols], hopper.skin_mask()[rows, cols]
+    found = [analyze(photo if od == 0 else skin.plant(photo, od * mask.astype(np.float64), skin.HAEMOGLOBIN),
+                     mask=mask, px_per_mm=hopper.PX_PER_MM) for od in HB_LADDER]
+    values = [m["redness.erythema_index"] for m in found]
+    message = (f"erythema index at haemoglobin OD {HB_LADDER}: {[round(v, 3) for v in values]}; light "
+               f"{[m.illuminant.source for m in found]}")
+    print(message)
+    # measured: 46.42, 48.52, 50.62, 54.34, 58.51, all "camera"
+    assert all(b > a for a, b in zip(values, values[1:], strict=False)), message
+    assert {m.illuminant.source for m in found} == {"camera"}, message
+
+
 def test_planted_spots_are_counted(face, metrics, request):
     _expect_gap(request, face, "planted", "spots counted")
     key = "pigmentation.spot_count"
