@@ -75,7 +75,7 @@ _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
 # Less backdrop than this share of the frame is a sliver at its corners (a cap, a coloured flag):
 # one or two surfaces, not the light. A face filling the frame left 0.3 % (the Hopper phantom
-# cropped to the face), and the light it gave turned its erythema index from 46.6 into 3.3, with
+# cropped to the face), and the light it gave turned its erythema index from 46.4 into 3.1, with
 # 0.05 OD more haemoglobin tipping the sample over the pixel minimum. Front views: 27..58 %.
 _MIN_REFERENCE_SHARE = 0.05
 _TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means

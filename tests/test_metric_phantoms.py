@@ -383,7 +383,7 @@ def test_redness_rises_with_haemoglobin_in_a_face_that_fills_the_frame():
     """Cropped to the face, the backdrop left is a sliver (a cap, a flag): not the light.
 
     The Hopper phantom cut to source x 170..360, y 125..335 keeps 0.3 % of the frame outside
-    the face. Used as the light, it turned the erythema index from 46.6 into 3.3 as soon as
+    the face. Used as the light, it turned the erythema index from 46.4 into 3.1 as soon as
     0.05 OD of haemoglobin shifted the face outline enough to tip its pixel count over the
     minimum; measured as the camera saw it, every rung reads alike.
     """
