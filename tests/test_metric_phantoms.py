@@ -92,7 +92,7 @@ KNOWN_GAPS = {
     ("astronaut", "planted", "redness makes no spots"): "62 -> 65 spots: redness lifts faint blemishes "
                                                         "over the threshold",
     # The second face, measured when it was added (algorithm 1.5). Its forehead furrows read as
-    # melanin (+22 MI units on the wrinkle map's lines over the rest: a furrow's shadow is lit
+    # melanin (+20 MI units on the wrinkle map's lines over the rest: a furrow's shadow is lit
     # through skin, so it is skin-coloured, not neutral), so the "surrounding skin" of a spot
     # between furrows is darker than the spot's own: the two forehead spots reach 6.6 and 0.0 MI
     # units of excess (10 needed), the cheek spots merge with blotches. With no spot counted,
