@@ -29,8 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from analyzer.color import srgb_to_linear
-from phantoms.skin import capture
+from phantoms.skin import capture, enlarged_scene, quadratic_curve, source_to_image
 
 __all__ = ["CHEEK_BLOBS", "LINES", "NAME", "PX_PER_MM", "SPOTS", "base_photo", "base_scene", "skin_mask",
            "to_image"]
@@ -60,15 +59,12 @@ _EXCLUDED = [((213, 205), (37, 27)), ((312, 201), (35, 28)),  # lenses (centre, 
 
 def to_image(x: float, y: float) -> tuple[float, float]:
     """Source-photo pixel (x, y) to phantom-photo pixel (x, y) (pixel centres at integers)."""
-    return ((x - SRC_ORIGIN[0] + 0.5) * UPSCALE - 0.5, (y - SRC_ORIGIN[1] + 0.5) * UPSCALE - 0.5)
+    return source_to_image(x, y, SRC_ORIGIN, UPSCALE)
 
 
-def _curve(p0, p1, p2, n: int = 48) -> np.ndarray:
-    """(n, 2) image-px points of the quadratic through source points p0, p1 (at its middle), p2."""
-    pts = np.array([to_image(*p) for p in (p0, p1, p2)], np.float64)
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    control = 2 * pts[1] - (pts[0] + pts[2]) / 2
-    return (1 - t) ** 2 * pts[0] + 2 * t * (1 - t) * control + t**2 * pts[2]
+def _curve(p0, p1, p2) -> np.ndarray:
+    """(48, 2) image-px points of the quadratic through source points p0, p1 (at its middle), p2."""
+    return quadratic_curve(*(to_image(*p) for p in (p0, p1, p2)))
 
 
 # As on the astronaut: 4 brown spots of 1.8..3 mm radius, 0.30..0.40 OD (two on the forehead
@@ -98,13 +94,8 @@ def _source_path() -> Path:
 
 @functools.cache
 def _scene() -> np.ndarray:
-    src = np.asarray(Image.open(_source_path()).convert("RGB"), np.float32) / 255.0
-    x0, y0 = SRC_ORIGIN
-    region = src[y0 : y0 + SRC_SIZE[1], x0 : x0 + SRC_SIZE[0]]
-    big = np.clip(cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC), 0, 1)
-    lin = srgb_to_linear(big) * np.float32(BASE_EXPOSURE)
-    lin.setflags(write=False)
-    return lin
+    src = np.asarray(Image.open(_source_path()).convert("RGB"))
+    return enlarged_scene(src, SRC_ORIGIN, SRC_SIZE, UPSCALE, BASE_EXPOSURE)
 
 
 @functools.cache

@@ -61,6 +61,7 @@ __all__ = [
     "base_scene",
     "capture",
     "disc_field",
+    "enlarged_scene",
     "line_field",
     "optical_density",
     "plant",
@@ -68,9 +69,11 @@ __all__ = [
     "plant_lines",
     "plant_scene",
     "plant_spots",
+    "quadratic_curve",
     "random_lightings",
     "relight",
     "skin_mask",
+    "source_to_image",
     "spots_field",
     "to_image",
 ]
@@ -111,17 +114,45 @@ FOREHEAD_TOP_SRC = 80.0  # source y above which the face ellipse holds the fring
 OD_FLOOR_LINEAR = 1e-4  # linear value of sRGB code 0 is 0; OD is taken of max(linear, this)
 
 
-def to_image(x: float, y: float) -> tuple[float, float]:
-    """Source-photo pixel (x, y) to phantom-photo pixel (x, y) (pixel centres at integers)."""
-    return ((x - SRC_ORIGIN[0] + 0.5) * UPSCALE - 0.5, (y - SRC_ORIGIN[1] + 0.5) * UPSCALE - 0.5)
+def source_to_image(x: float, y: float, origin: tuple[int, int], upscale: int) -> tuple[float, float]:
+    """Pixel (x, y) of a source photo to its pixel in the region from `origin` enlarged `upscale` x.
+
+    Pixel centres at integers. Each face's ``to_image`` is this with its own region.
+    """
+    return ((x - origin[0] + 0.5) * upscale - 0.5, (y - origin[1] + 0.5) * upscale - 0.5)
 
 
-def _curve(p0, p1, p2, n: int = 48) -> np.ndarray:
-    """(n, 2) image-px points of the quadratic through source points p0, p1 (at its middle), p2."""
-    pts = np.array([to_image(*p) for p in (p0, p1, p2)], np.float64)
+def quadratic_curve(p0, p1, p2, n: int = 48) -> np.ndarray:
+    """(n, 2) points of the quadratic through points p0, p1 (at its middle), p2 (x, y each)."""
+    pts = np.array([p0, p1, p2], np.float64)
     t = np.linspace(0.0, 1.0, n)[:, None]
     control = 2 * pts[1] - (pts[0] + pts[2]) / 2
     return (1 - t) ** 2 * pts[0] + 2 * t * (1 - t) * control + t**2 * pts[2]
+
+
+def enlarged_scene(src: np.ndarray, origin: tuple[int, int], size: tuple[int, int], upscale: int,
+                   exposure: float) -> np.ndarray:
+    """A region of a uint8 sRGB source photo as a face's light: read-only float32 linear RGB.
+
+    The region (`origin` x, y; `size` w, h) is enlarged `upscale` x with bicubic
+    interpolation, decoded from sRGB and scaled by `exposure`.
+    """
+    x0, y0 = origin
+    region = np.asarray(src, np.float32)[y0 : y0 + size[1], x0 : x0 + size[0]] / 255.0
+    big = np.clip(cv2.resize(region, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC), 0, 1)
+    lin = srgb_to_linear(big) * np.float32(exposure)
+    lin.setflags(write=False)
+    return lin
+
+
+def to_image(x: float, y: float) -> tuple[float, float]:
+    """Source-photo pixel (x, y) to phantom-photo pixel (x, y) (pixel centres at integers)."""
+    return source_to_image(x, y, SRC_ORIGIN, UPSCALE)
+
+
+def _curve(p0, p1, p2) -> np.ndarray:
+    """(48, 2) image-px points of the quadratic through source points p0, p1 (at its middle), p2."""
+    return quadratic_curve(*(to_image(*p) for p in (p0, p1, p2)))
 
 
 # Planted changes, placed on the mask well inside its border and apart from each other.
@@ -153,13 +184,7 @@ CHEEK_BLOBS = [(to_image(197.0, 126.0), 14.0), (to_image(250.0, 126.0), 14.0)]
 
 @functools.cache
 def _scene() -> np.ndarray:
-    src = skdata.astronaut().astype(np.float32) / 255.0
-    x0, y0 = SRC_ORIGIN
-    region = src[y0 : y0 + SRC_SIZE[1], x0 : x0 + SRC_SIZE[0]]
-    big = np.clip(cv2.resize(region, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC), 0, 1)
-    lin = srgb_to_linear(big) * np.float32(BASE_EXPOSURE)
-    lin.setflags(write=False)
-    return lin
+    return enlarged_scene(skdata.astronaut(), SRC_ORIGIN, SRC_SIZE, UPSCALE, BASE_EXPOSURE)
 
 
 @functools.cache
