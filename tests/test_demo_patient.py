@@ -134,10 +134,30 @@ def test_post_treatment_erythema_fades_from_day_one_to_day_three(truth):
 
 
 @pytest.mark.slow
+def _same_record(rebuilt, shipped, where: str = "truth") -> None:
+    """Equal JSON, floats to 1e-12 relative: another NumPy build may round a homography's last bit.
+
+    (numpy 2.4.6 wrote -0.01989669267999107 where the shipped file, from an earlier build, has
+    -0.019896692679991067.)
+    """
+    if isinstance(shipped, dict):
+        assert isinstance(rebuilt, dict) and rebuilt.keys() == shipped.keys(), where
+        for key in shipped:
+            _same_record(rebuilt[key], shipped[key], f"{where}.{key}")
+    elif isinstance(shipped, list):
+        assert isinstance(rebuilt, list) and len(rebuilt) == len(shipped), where
+        for i, (a, b) in enumerate(zip(rebuilt, shipped, strict=True)):
+            _same_record(a, b, f"{where}[{i}]")
+    elif isinstance(shipped, float):
+        assert rebuilt == pytest.approx(shipped, rel=1e-12, abs=1e-15), where
+    else:
+        assert rebuilt == shipped, where
+
+
 def test_generator_reproduces_the_shipped_demo(tmp_path, truth):
     subprocess.run([sys.executable, str(DEMO / "make_demo.py"), "--out", str(tmp_path)], check=True,
                    capture_output=True)
-    assert json.loads((tmp_path / "truth.json").read_text()) == truth
+    _same_record(json.loads((tmp_path / "truth.json").read_text()), truth)
     for name in ("session1_front.jpg", "session3_front.jpg", "session5_left-cheek.jpg"):
         shipped, rebuilt = load_image(DEMO / name), load_image(tmp_path / name)
         # same seed and recipe; a different JPEG or resampling build may move pixels by ~1 DN
