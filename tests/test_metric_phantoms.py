@@ -66,7 +66,10 @@ LIGHTING_PERCENTILE = 90
 # turns red the day it passes (and the mark must go) and keeps printing its figures until then
 # (`pytest --runxfail` prints them all). Closed in 1.1: melanin index under gains (17 -> 7.7 %) and
 # full relighting (11.8 -> 8.2 %), wrinkle density at half resolution (8.0 -> 0.4 %), spot count
-# under full relighting (p90 1 of 3 spots -> 0 in all 12).
+# under full relighting (p90 1 of 3 spots -> 0 in all 12). Closed in 1.7: Hopper's melanin index under
+# gains captured once (13.5 -> 1.5 %: the light reference followed mesh points that moved with the
+# light; they are found on the metered photo now). The figures below are re-measured at 1.7: the
+# metered mesh sits about 3 px from the raw photo's, so compare() measures a mask 2.7 % different.
 KNOWN_GAPS = {
     # under gains, an 8-bit edit: rounding twice combs the histogram (a one-code step along contour
     # lines, about 1 MI unit of melanin: exposure x 1.01 alone moves the melanin excess map by
@@ -74,8 +77,8 @@ KNOWN_GAPS = {
     ("astronaut", "gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the "
                                                        "threshold flip with twice-rounded 8-bit light",
     ("astronaut", "gains", "pigmentation.spot_area_pct"): "181 %: the same blemishes",
-    ("astronaut", "gains", "texture.wrinkle_density"): "13 %: a faint line's thresholded width follows "
-                                                       "the one-code steps of twice-rounded light (3.7 % "
+    ("astronaut", "gains", "texture.wrinkle_density"): "14.5 %: a faint line's thresholded width follows "
+                                                       "the one-code steps of twice-rounded light (3.9 % "
                                                        "captured once)",
     ("astronaut", "captured", "pigmentation.spot_count"): "p90 2 spots: 60-100 faint blemishes sit near "
                                                           "the spot threshold; 8-bit rounding flips some",
@@ -83,12 +86,12 @@ KNOWN_GAPS = {
     # under full relighting, JPEG 85 of the skin itself: with the exact inverse of each relighting
     # as the tone curve these stay at 10.7 / 205 / 19 % and fall to 0.2 / 44 / 2.6 % without JPEG
     # (bench/lighting_causes.py, and the oracle experiment in docs/metrics.md)
-    ("astronaut", "full", "redness.red_area_pct"): "11.1 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' "
+    ("astronaut", "full", "redness.red_area_pct"): "13.1 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' "
                                                    "fine redness at the red areas' threshold",
     # 203 % until algorithm 1.4 outlined the later photo's spots as the baseline's were outlined
-    ("astronaut", "full", "pigmentation.spot_area_pct"): "83 %: JPEG 85 moves the outlines of large faint "
+    ("astronaut", "full", "pigmentation.spot_area_pct"): "65 %: JPEG 85 moves the outlines of large faint "
                                                          "blemishes",
-    ("astronaut", "full", "texture.wrinkle_density"): "21 %: JPEG 85 moves every line's thresholded width",
+    ("astronaut", "full", "texture.wrinkle_density"): "28 %: JPEG 85 moves every line's thresholded width",
     ("astronaut", "planted", "redness makes no spots"): "62 -> 65 spots: redness lifts faint blemishes "
                                                         "over the threshold",
     # The second face, measured when it was added (algorithm 1.5). Its forehead furrows read as
@@ -99,24 +102,23 @@ KNOWN_GAPS = {
     # the spots' yardsticks are 0 or 1 spot and the lighting checks on them are void.
     ("hopper", "planted", "spots counted"): "145 -> 146: the forehead spots lie between furrows that "
                                             "read as melanin; the cheek spots merge with blotches",
-    ("hopper", "planted", "spot area"): "-0.03 % for 0.65 % planted: the same",
+    ("hopper", "planted", "spot area"): "-0.04 % for 0.65 % planted: the same",
     ("hopper", "planted", "redness makes no spots"): "145 -> 147 spots",
     ("hopper", "gains", "pigmentation.spot_count"): "p90 2.9 spots, and the planted spots' yardstick is 1",
-    ("hopper", "gains", "pigmentation.spot_area_pct"): "1612 % of a yardstick of -0.03 %",
-    ("hopper", "gains", "texture.wrinkle_density"): "40 %: 10 % of the skin is on lines, most of them "
+    ("hopper", "gains", "pigmentation.spot_area_pct"): "963 % of a yardstick of -0.04 %",
+    ("hopper", "gains", "texture.wrinkle_density"): "41 %: 10 % of the skin is on lines, most of them "
                                                     "faint furrows at the threshold",
-    ("hopper", "captured", "pigmentation.melanin_index"): "13.6 %",
-    ("hopper", "captured", "pigmentation.spot_count"): "p90 1.9 spots, yardstick 0",
-    ("hopper", "captured", "pigmentation.spot_area_pct"): "125 % of a yardstick of -0.08 %",
+    ("hopper", "captured", "pigmentation.spot_count"): "p90 2 spots, yardstick 0",
+    ("hopper", "captured", "pigmentation.spot_area_pct"): "122 % of a yardstick of -0.09 %",
     ("hopper", "captured", "texture.wrinkle_density"): "33 %: the same furrows",
-    ("hopper", "full", "redness.red_area_pct"): "29 %: the discs raise red areas by only 1 % of the skin "
+    ("hopper", "full", "redness.red_area_pct"): "30 %: the discs raise red areas by only 1 % of the skin "
                                                 "(already red cheeks), JPEG 85 moves 0.28 %",
-    ("hopper", "full", "pigmentation.melanin_index"): "10.4 %: JPEG 85 in the furrows",
-    ("hopper", "full", "pigmentation.spot_count"): "p90 3.9 spots, yardstick 1",
-    ("hopper", "full", "pigmentation.spot_area_pct"): "109 %",
-    ("hopper", "full", "texture.wrinkle_density"): "189 %: JPEG 85 moves the furrows' thresholded width",
+    ("hopper", "full", "pigmentation.melanin_index"): "12.4 %: JPEG 85 in the furrows",
+    ("hopper", "full", "pigmentation.spot_count"): "p90 1 spot, yardstick 1",
+    ("hopper", "full", "pigmentation.spot_area_pct"): "114 %",
+    ("hopper", "full", "texture.wrinkle_density"): "236 %: JPEG 85 moves the furrows' thresholded width",
     ("hopper", "half", "pigmentation.spot_count"): "6.8 % (146 -> 136)",
-    ("hopper", "light read", "power"): "within 0.053 of the gamma: the dark cap and uniform sit on the "
+    ("hopper", "light read", "power"): "within 0.052 of the gamma: the dark cap and uniform sit on the "
                                        "sRGB curve's linear foot",
 }
 
