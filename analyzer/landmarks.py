@@ -35,8 +35,8 @@ Pipeline
    through BlazeFace, whose boxes are decoded against the model's 896 SSD
    anchors and merged by weighted non-maximum suppression.
 2. A square 1.5 times the face box, turned so the eyes are level, is cut at
-   192 x 192 from the pyramid level just larger than that (area-averaged, so no
-   detail aliases), and the mesh model runs on it and on its mirror image; the
+   192 x 192 from the pyramid level just larger than that (blurred as much as
+   area-averaging would, so no detail aliases), and the mesh model runs on it and on its mirror image; the
    two meshes are averaged (the model alone is not quite mirror-symmetric).
 3. Twice more, the square is re-derived from the mesh itself (bounding box of
    the points, outer eye corners for the angle), as MediaPipe does when it
@@ -374,9 +374,9 @@ def _metered(image: np.ndarray) -> np.ndarray:
     or white balance alone changes that gain by exactly its inverse, but for clipping and
     rounding. The result is float32 on the 0..255 scale, not rounded again: re-rounding to
     8 bits left the mesh points 0.3-1.0 px apart on the astronaut phantom under exposure
-    +-30 % and white balance +-12 %; unrounded they stay within 0.03 px there and 0.72 px on
-    the Hopper phantom (raw photo: up to 2.2 and 1.5 px). The light reference around the
-    face follows the mesh, and its jitter had moved the light estimate by up to 1.5 %.
+    +-30 % and white balance +-12 %; unrounded they stay within 0.03 px there and on the
+    Hopper phantom (raw photo: up to 2.2 and 1.5 px). The light reference around the face
+    follows the mesh, and its jitter had moved the light estimate by up to 1.5 %.
 
     Parameters
     ----------
@@ -505,20 +505,22 @@ def _crop(image: np.ndarray, centre: np.ndarray, side: float, angle: float) -> t
     warp = to_image.copy()
     warp[:, 2] += to_image[:, :2] @ (0.5, 0.5)
     source = image
-    if k > 1.25:  # shrinking: area-average the region first so fine detail does not alias
+    if k > 1.25:  # shrinking: blur first so fine detail does not alias
+        # as much as area-averaging onto the crop's grid and interpolating there would; unlike
+        # resizing a window whose whole-pixel bounds and size follow the square, a blur changes
+        # smoothly with it (a square moved by 0.05 px had flipped a bound and moved the mesh 0.7 px)
+        sigma = math.sqrt(max(0.25 * k * k - 1 / 6, 0.0))
+        reach = math.ceil(3 * sigma) + 2
         corners = to_image @ np.array([[0, _MESH_SIZE, 0, _MESH_SIZE], [0, 0, _MESH_SIZE, _MESH_SIZE],
                                        [1, 1, 1, 1]], np.float64)
         h, w = image.shape[:2]
-        x0, y0 = (max(0, math.floor(v) - 1) for v in corners.min(axis=1))
-        x1 = min(w, math.ceil(corners[0].max()) + 2)
-        y1 = min(h, math.ceil(corners[1].max()) + 2)
+        x0, y0 = (max(0, math.floor(v) - reach) for v in corners.min(axis=1))
+        x1 = min(w, math.ceil(corners[0].max()) + reach + 1)
+        y1 = min(h, math.ceil(corners[1].max()) + reach + 1)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return np.zeros((_MESH_SIZE, _MESH_SIZE, 3), np.uint8), to_image
-        rw, rh = max(1, round((x1 - x0) / k)), max(1, round((y1 - y0) / k))
-        source = cv2.resize(image[y0:y1, x0:x1], (rw, rh), interpolation=cv2.INTER_AREA)
-        sx, sy = rw / (x1 - x0), rh / (y1 - y0)
-        warp = np.array([[sx, 0, (0.5 - x0) * sx - 0.5], [0, sy, (0.5 - y0) * sy - 0.5]]) @ np.vstack(
-            [warp, (0, 0, 1)])
+        source = cv2.GaussianBlur(image[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        warp[:, 2] -= (x0, y0)
     crop = cv2.warpAffine(source, warp, (_MESH_SIZE, _MESH_SIZE),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))

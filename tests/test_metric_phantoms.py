@@ -69,7 +69,7 @@ LIGHTING_PERCENTILE = 90
 # under full relighting (p90 1 of 3 spots -> 0 in all 12). Closed in 1.7: Hopper's melanin index under
 # gains captured once (13.5 -> 1.5 %: the light reference followed mesh points that moved with the
 # light; they are found on the metered photo now). The figures below are re-measured at 1.7: the
-# metered mesh sits about 3 px from the raw photo's, so compare() measures a mask 2.7 % different.
+# metered mesh sits about 3 px from the raw photo's, so compare() measures a mask 3 % different.
 KNOWN_GAPS = {
     # under gains, an 8-bit edit: rounding twice combs the histogram (a one-code step along contour
     # lines, about 1 MI unit of melanin: exposure x 1.01 alone moves the melanin excess map by
@@ -77,21 +77,21 @@ KNOWN_GAPS = {
     ("astronaut", "gains", "pigmentation.spot_count"): "p90 4 spots: faint natural blemishes at the "
                                                        "threshold flip with twice-rounded 8-bit light",
     ("astronaut", "gains", "pigmentation.spot_area_pct"): "181 %: the same blemishes",
-    ("astronaut", "gains", "texture.wrinkle_density"): "14.5 %: a faint line's thresholded width follows "
-                                                       "the one-code steps of twice-rounded light (3.9 % "
+    ("astronaut", "gains", "texture.wrinkle_density"): "13.8 %: a faint line's thresholded width follows "
+                                                       "the one-code steps of twice-rounded light (3.8 % "
                                                        "captured once)",
-    ("astronaut", "captured", "pigmentation.spot_count"): "p90 2 spots: 60-100 faint blemishes sit near "
+    ("astronaut", "captured", "pigmentation.spot_count"): "p90 3 spots: 60-100 faint blemishes sit near "
                                                           "the spot threshold; 8-bit rounding flips some",
     ("astronaut", "captured", "pigmentation.spot_area_pct"): "39 %: the same blemishes' outlines",
     # under full relighting, JPEG 85 of the skin itself: with the exact inverse of each relighting
     # as the tone curve these stay at 10.7 / 205 / 19 % and fall to 0.2 / 44 / 2.6 % without JPEG
     # (bench/lighting_causes.py, and the oracle experiment in docs/metrics.md)
-    ("astronaut", "full", "redness.red_area_pct"): "13.1 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' "
+    ("astronaut", "full", "redness.red_area_pct"): "11.6 %: JPEG 85 (4:2:0 chroma) flattens the cheeks' "
                                                    "fine redness at the red areas' threshold",
     # 203 % until algorithm 1.4 outlined the later photo's spots as the baseline's were outlined
-    ("astronaut", "full", "pigmentation.spot_area_pct"): "65 %: JPEG 85 moves the outlines of large faint "
+    ("astronaut", "full", "pigmentation.spot_area_pct"): "59 %: JPEG 85 moves the outlines of large faint "
                                                          "blemishes",
-    ("astronaut", "full", "texture.wrinkle_density"): "28 %: JPEG 85 moves every line's thresholded width",
+    ("astronaut", "full", "texture.wrinkle_density"): "26 %: JPEG 85 moves every line's thresholded width",
     ("astronaut", "planted", "redness makes no spots"): "62 -> 65 spots: redness lifts faint blemishes "
                                                         "over the threshold",
     # The second face, measured when it was added (algorithm 1.5). Its forehead furrows read as
@@ -100,23 +100,23 @@ KNOWN_GAPS = {
     # between furrows is darker than the spot's own: the two forehead spots reach 6.6 and 0.0 MI
     # units of excess (10 needed), the cheek spots merge with blotches. With no spot counted,
     # the spots' yardsticks are 0 or 1 spot and the lighting checks on them are void.
-    ("hopper", "planted", "spots counted"): "145 -> 146: the forehead spots lie between furrows that "
+    ("hopper", "planted", "spots counted"): "145 -> 147: the forehead spots lie between furrows that "
                                             "read as melanin; the cheek spots merge with blotches",
-    ("hopper", "planted", "spot area"): "-0.04 % for 0.65 % planted: the same",
+    ("hopper", "planted", "spot area"): "-0.02 % for 0.65 % planted: the same",
     ("hopper", "planted", "redness makes no spots"): "145 -> 147 spots",
-    ("hopper", "gains", "pigmentation.spot_count"): "p90 2.9 spots, and the planted spots' yardstick is 1",
-    ("hopper", "gains", "pigmentation.spot_area_pct"): "963 % of a yardstick of -0.04 %",
-    ("hopper", "gains", "texture.wrinkle_density"): "41 %: 10 % of the skin is on lines, most of them "
+    ("hopper", "gains", "pigmentation.spot_count"): "p90 2.9 spots, and the planted spots' yardstick is 2",
+    ("hopper", "gains", "pigmentation.spot_area_pct"): "2318 % of a yardstick of -0.02 %",
+    ("hopper", "gains", "texture.wrinkle_density"): "40 %: 10 % of the skin is on lines, most of them "
                                                     "faint furrows at the threshold",
-    ("hopper", "captured", "pigmentation.spot_count"): "p90 2 spots, yardstick 0",
-    ("hopper", "captured", "pigmentation.spot_area_pct"): "122 % of a yardstick of -0.09 %",
+    ("hopper", "captured", "pigmentation.spot_count"): "p90 2 spots, yardstick 1",
+    ("hopper", "captured", "pigmentation.spot_area_pct"): "165 % of a yardstick of -0.07 %",
     ("hopper", "captured", "texture.wrinkle_density"): "33 %: the same furrows",
-    ("hopper", "full", "redness.red_area_pct"): "30 %: the discs raise red areas by only 1 % of the skin "
-                                                "(already red cheeks), JPEG 85 moves 0.28 %",
+    ("hopper", "full", "redness.red_area_pct"): "36 %: the discs raise red areas by only 1 % of the skin "
+                                                "(already red cheeks), JPEG 85 moves 0.36 %",
     ("hopper", "full", "pigmentation.melanin_index"): "12.4 %: JPEG 85 in the furrows",
-    ("hopper", "full", "pigmentation.spot_count"): "p90 1 spot, yardstick 1",
-    ("hopper", "full", "pigmentation.spot_area_pct"): "114 %",
-    ("hopper", "full", "texture.wrinkle_density"): "236 %: JPEG 85 moves the furrows' thresholded width",
+    ("hopper", "full", "pigmentation.spot_count"): "p90 0.9 spots, yardstick 1",
+    ("hopper", "full", "pigmentation.spot_area_pct"): "208 %",
+    ("hopper", "full", "texture.wrinkle_density"): "246 %: JPEG 85 moves the furrows' thresholded width",
     ("hopper", "half", "pigmentation.spot_count"): "6.8 % (146 -> 136)",
     ("hopper", "light read", "power"): "within 0.052 of the gamma: the dark cap and uniform sit on the "
                                        "sRGB curve's linear foot",
@@ -258,6 +258,14 @@ def metrics(face, photos, mask) -> _Lazy:
 
 
 @pytest.fixture(scope="module")
+def detected(face, photos) -> _Lazy:
+    """``analyze(photo).to_dict()`` with no mask: the skin, its zones and the light reference
+    found in each photo, as a practitioner's upload is measured (px_per_mm passed)."""
+    kwargs = {"px_per_mm": face.PX_PER_MM} if SCALE_KEYWORD else {}
+    return _Lazy(lambda name: analyze(photos[name], **kwargs).to_dict())
+
+
+@pytest.fixture(scope="module")
 def comparisons(photos) -> _Lazy:
     """``compare(before, after)`` by (before name, after name)."""
     return _Lazy(lambda pair: compare(photos[pair[0]], photos[pair[1]]))
@@ -317,6 +325,32 @@ def test_a_new_capture_under_other_exposure_and_white_balance_reads_the_same(key
     ratio, message = _lighting_verdict(key, moves, effect, lightings["gains"])
     print(message)
     assert ratio <= LIGHTING_SHARE, message
+
+
+# Finding the skin anew in each photo may add at most this share of a yardstick to what lighting does.
+# Measured at algorithm 1.7 (p90 of 12, captured once): at most 0.6 % (Hopper's melanin index); at
+# 1.6, whose face mesh, shadow cut and light reference followed the light, up to 11.2 %.
+DETECTED_SHARE = 0.02
+
+
+@pytest.mark.parametrize("key", ["redness.erythema_index", "redness.red_area_pct",
+                                 "pigmentation.melanin_index"])
+def test_the_skin_found_in_each_photo_does_not_follow_the_light(key, face, metrics, detected, lightings):
+    """analyze() with no mask of the treated face captured again under exposure and white balance.
+
+    The skin mask (its edge along hair, brows and nostrils) and the light reference around the
+    face are found anew in every photo; a change of light alone must not move them. Yardstick:
+    the planted effect through the hand-drawn mask. (Wrinkle density measured 2.6 % and 9.3 %
+    here, spot count p90 4 and 5 spots: the thresholded metrics' own gaps above.)
+    """
+    effect = _effect(metrics, key, CAPTURED)
+    moves = [detected[f"gains{i}{CAPTURED}"][key] - detected["treated" + CAPTURED][key]
+             for i in range(N_LIGHTINGS)]
+    ratio, message = _lighting_verdict(key, moves, effect, lightings["gains"])
+    message = message.replace(f"allowed {100 * LIGHTING_SHARE:.0f} %",
+                              f"allowed {100 * DETECTED_SHARE:.0f} %")
+    print(message)
+    assert ratio <= DETECTED_SHARE, message
 
 
 @pytest.mark.parametrize("key", YARDSTICKS)
