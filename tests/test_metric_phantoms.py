@@ -92,6 +92,9 @@ KNOWN_GAPS = {
     ("astronaut", "full", "pigmentation.spot_area_pct"): "59 %: JPEG 85 moves the outlines of large faint "
                                                          "blemishes",
     ("astronaut", "full", "texture.wrinkle_density"): "26 %: JPEG 85 moves every line's thresholded width",
+    # the count check above passes with 3 of the 4 found and one natural blemish lifted over the threshold
+    ("astronaut", "planted", "spots found in place"): "3 of 4: the 0.30 OD spot lies on skin 3.9 MI units "
+                                                      "lighter than its surround and reads 7.1 (10 needed)",
     ("astronaut", "planted", "redness makes no spots"): "62 -> 65 spots: redness lifts faint blemishes "
                                                         "over the threshold",
     # The second face, measured when it was added (algorithm 1.5). Its forehead furrows read as
@@ -102,6 +105,8 @@ KNOWN_GAPS = {
     # the spots' yardsticks are 0 or 1 spot and the lighting checks on them are void.
     ("hopper", "planted", "spots counted"): "145 -> 147: the forehead spots lie between furrows that "
                                             "read as melanin; the cheek spots merge with blotches",
+    ("hopper", "planted", "spots found in place"): "2 of 4: the forehead spots (6.3 and -0.2 MI units of "
+                                                   "excess)",
     ("hopper", "planted", "spot area"): "-0.02 % for 0.65 % planted: the same",
     ("hopper", "planted", "redness makes no spots"): "145 -> 147 spots",
     ("hopper", "gains", "pigmentation.spot_count"): "p90 2.9 spots, and the planted spots' yardstick is 2",
@@ -447,6 +452,31 @@ def test_planted_spots_are_counted(face, metrics, request):
     # +-1: the issue's tolerance (a spot may merge with or split from a natural mark); measured at
     # 57e5f47: 50 -> 54, +4
     assert abs((after - before) - len(face.SPOTS)) <= 1, message
+
+
+# A planted spot is found where a spot's peak or centroid lies within this of its centre, or on its
+# flat top (0.7 of its radius) for larger spots: as bench/spot_sensitivity.py judges it.
+FOUND_WITHIN_MM = 1.5
+
+
+def test_each_planted_spot_is_found_where_it_was_planted(face, photos, mask, request):
+    """Not only the count: the count may hold with a planted spot missed and a natural one gained."""
+    _expect_gap(request, face, "planted", "spots found in place")
+    found = analyze(photos["spots"], mask=mask, px_per_mm=face.PX_PER_MM).spots
+    marks = np.array([(s.peak_x, s.peak_y, s.x, s.y) for s in found], float).reshape(-1, 4)
+    rows = []
+    for (x, y), radius_mm, od in face.SPOTS:
+        off = np.minimum(np.hypot(marks[:, 0] - x, marks[:, 1] - y),
+                         np.hypot(marks[:, 2] - x, marks[:, 3] - y)).min() / face.PX_PER_MM
+        found_here = bool(off < max(FOUND_WITHIN_MM, 0.7 * radius_mm))
+        rows.append((f"{x:.0f},{y:.0f}", radius_mm, od, float(off), found_here))
+    message = _table(rows, ("centre px", "radius mm", "OD", "nearest mm", "found"))
+    print(message)
+    # measured at algorithm 1.7: the astronaut's 0.30 OD spot (3 mm) lies on skin 3.9 MI units lighter
+    # than its surround and reads 7.1 (nearest spot 15.9 mm off); the others are found 0.18..0.66 mm
+    # off on both faces. bench/spot_sensitivity.py: a 0.30 OD spot is found at about half of random
+    # places on either face, a 0.5 OD one at 88..100 %
+    assert all(row[-1] for row in rows), message
 
 
 def test_planted_spots_cover_their_area_and_darken(face, metrics, mask, request):

@@ -1,0 +1,119 @@
+"""Which brown spots are found: detection rate against a spot's darkness and size, on two real faces.
+
+``tests/test_metric_phantoms.py`` plants four spots at four hand-picked places; whether each is
+found there depends as much on the skin at that place as on the detector (a spot planted on a
+patch lighter than the skin around it, or touching a natural blotch, reads weaker or merges).
+This plants spots at random places instead -- 8 per photo, at least 18 mm apart and 6 mm inside
+the skin mask, in 4 layouts, so 32 places per face -- and reports, per darkness (melanin OD,
+natural log, along melanin's absorption direction) and radius, the share of places where
+``analyze`` finds a spot there -- its peak or its centroid within 1.5 mm of the planted centre,
+or on the spot's flat top (0.7 of its radius) for spots larger than that -- with the contrast and
+diameter it reads there. Spots are planted as in the tests (:func:`phantoms.skin.plant_spots`:
+flat to 0.7 of the radius, fading to nothing at 1.3 of it). ``OD 0`` is nothing planted: how
+often a natural blemish already lies within that reach of a random place (the floor of this
+check: a share near it says nothing was found of the planted spot).
+
+The faces are the tests' (astronaut: young, even skin; Hopper: older, furrowed, blotchy skin,
+about 145 natural spots in its mask). 0.1 OD is 4.3 MI units; the detector needs at least 10 MI
+units (0.23 OD) over the surrounding skin at a spot's centre and on average.
+
+Usage::
+
+    python bench/spot_sensitivity.py          # about 4 minutes on 2 cores
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from phantoms import hopper, skin  # noqa: E402
+
+from analyzer import analyze  # noqa: E402
+
+FACES = {skin.NAME: skin, hopper.NAME: hopper}
+ODS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+RADII_MM = (1.5, 2.5, 4.0, 6.0)
+LAYOUTS, PER_LAYOUT = 4, 8
+APART_MM, INSIDE_MM, FOUND_MM = 18.0, 6.0, 1.5
+SEED = 1
+
+
+def sites(face) -> list[list[tuple[float, float]]]:
+    """LAYOUTS lists of PER_LAYOUT random places (x, y px) on the face's skin mask."""
+    rng = np.random.default_rng(SEED)
+    mask, ppm = face.skin_mask(), face.PX_PER_MM
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) > INSIDE_MM * ppm
+    ys, xs = np.nonzero(inside)
+    layouts = []
+    for _ in range(LAYOUTS):
+        chosen: list[tuple[float, float]] = []
+        for i in rng.permutation(len(xs)):
+            place = (float(xs[i]), float(ys[i]))
+            if all(math.dist(place, other) > APART_MM * ppm for other in chosen):
+                chosen.append(place)
+            if len(chosen) == PER_LAYOUT:
+                break
+        layouts.append(chosen)
+    return layouts
+
+
+def _measure(job: tuple[str, float, float, int]) -> list[tuple[bool, float, float]]:
+    """(found, contrast MI units, diameter mm) at each place of one layout with its spots planted."""
+    name, od, radius_mm, layout = job
+    face = FACES[name]
+    places = sites(face)[layout]
+    photo = face.base_photo()
+    if od > 0:
+        photo = skin.plant_spots(photo, places, radius_mm, od, face.PX_PER_MM)
+    found = analyze(photo, mask=face.skin_mask(), px_per_mm=face.PX_PER_MM).spots
+    peaks = np.array([(s.peak_x, s.peak_y) for s in found], float).reshape(-1, 2)
+    centroids = np.array([(s.x, s.y) for s in found], float).reshape(-1, 2)
+    reach = max(FOUND_MM, 0.7 * radius_mm) * face.PX_PER_MM
+    out = []
+    for place in places:
+        dist = np.minimum(np.hypot(*(peaks - place).T), np.hypot(*(centroids - place).T))
+        if len(dist) and dist.min() < reach:
+            spot = found[int(np.argmin(dist))]
+            out.append((True, spot.contrast, spot.diameter_mm))
+        else:
+            out.append((False, math.nan, math.nan))
+    return out
+
+
+def main() -> None:
+    start = time.perf_counter()
+    jobs = [(name, od, r, k) for name in FACES for r in RADII_MM for od in ODS for k in range(LAYOUTS)]
+    with ProcessPoolExecutor(2) as pool:
+        results = dict(zip(jobs, pool.map(_measure, jobs), strict=True))
+    print(f"share of {LAYOUTS * PER_LAYOUT} random places where a planted spot is found (peak or centroid "
+          f"within {FOUND_MM:g} mm, or 0.7 of its radius);\nin brackets: the median contrast read (MI units) "
+          "and diameter (mm) of those found")
+    for name in FACES:
+        print(f"\n{name}")
+        print(f"{'radius':>8}" + "".join(f"{f'OD {od:g} ({od * 100 / math.log(10):.0f} MI)':>22}"
+                                         for od in ODS))
+        for r in RADII_MM:
+            cells = []
+            for od in ODS:
+                rows = [row for k in range(LAYOUTS) for row in results[(name, od, r, k)]]
+                hit = [row for row in rows if row[0]]
+                figures = (f" ({np.median([h[1] for h in hit]):.0f}/{np.median([h[2] for h in hit]):.1f})"
+                           if hit and od > 0 else "")
+                cells.append(f"{f'{100 * len(hit) / len(rows):.0f} %{figures}':>22}")
+            print(f"{f'{r:g} mm':>8}" + "".join(cells))
+    print(f"\n(OD 0: nothing planted: a natural blemish within reach of a random place, where a spot of that "
+          f"radius would be judged found; {time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
