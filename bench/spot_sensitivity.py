@@ -11,7 +11,9 @@ or on the spot's flat top (0.7 of its radius) for spots larger than that -- with
 diameter it reads there. Spots are planted as in the tests (:func:`phantoms.skin.plant_spots`:
 flat to 0.7 of the radius, fading to nothing at 1.3 of it). ``OD 0`` is nothing planted: how
 often a natural blemish already lies within that reach of a random place (the floor of this
-check: a share near it says nothing was found of the planted spot).
+check: a share near it says nothing was found of the planted spot). Last, the same spots (2.5 mm)
+as a later visit's new spots: ``compare`` of the photo with its copy that has them, counted as
+the records count a later visit (a new spot must be 3 MI units darker than the baseline was there).
 
 The faces are the tests' (astronaut: young, even skin; Hopper: older, furrowed, blotchy skin,
 about 145 natural spots in its mask). 0.1 OD is 4.3 MI units; the detector needs at least 10 MI
@@ -19,7 +21,7 @@ units (0.23 OD) over the surrounding skin at a spot's centre and on average.
 
 Usage::
 
-    python bench/spot_sensitivity.py          # about 4 minutes on 2 cores
+    python bench/spot_sensitivity.py          # about 7 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from phantoms import hopper, skin  # noqa: E402
 
-from analyzer import analyze  # noqa: E402
+from analyzer import analyze, compare  # noqa: E402
 
 FACES = {skin.NAME: skin, hopper.NAME: hopper}
 ODS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -46,6 +48,7 @@ RADII_MM = (1.5, 2.5, 4.0, 6.0)
 LAYOUTS, PER_LAYOUT = 4, 8
 APART_MM, INSIDE_MM, FOUND_MM = 18.0, 6.0, 1.5
 SEED = 1
+COMPARE_RADIUS_MM = 2.5
 
 
 def sites(face) -> list[list[tuple[float, float]]]:
@@ -90,11 +93,22 @@ def _measure(job: tuple[str, float, float, int]) -> list[tuple[bool, float, floa
     return out
 
 
+def _compare(job: tuple[str, float, int]) -> float:
+    """``compare(base, base with one layout's spots of COMPARE_RADIUS_MM planted)``: spots counted as new."""
+    name, od, layout = job
+    face = FACES[name]
+    photo = face.base_photo()
+    later = skin.plant_spots(photo, sites(face)[layout], COMPARE_RADIUS_MM, od, face.PX_PER_MM)
+    return compare(photo, later).delta["pigmentation.spot_count"]
+
+
 def main() -> None:
     start = time.perf_counter()
     jobs = [(name, od, r, k) for name in FACES for r in RADII_MM for od in ODS for k in range(LAYOUTS)]
+    pairs = [(name, od, k) for name in FACES for od in ODS[1:] for k in range(LAYOUTS)]
     with ProcessPoolExecutor(2) as pool:
         results = dict(zip(jobs, pool.map(_measure, jobs), strict=True))
+        new = dict(zip(pairs, pool.map(_compare, pairs), strict=True))
     print(f"share of {LAYOUTS * PER_LAYOUT} random places where a planted spot is found (peak or centroid "
           f"within {FOUND_MM:g} mm, or 0.7 of its radius);\nin brackets: the median contrast read (MI units) "
           "and diameter (mm) of those found")
@@ -111,6 +125,12 @@ def main() -> None:
                            if hit and od > 0 else "")
                 cells.append(f"{f'{100 * len(hit) / len(rows):.0f} %{figures}':>22}")
             print(f"{f'{r:g} mm':>8}" + "".join(cells))
+    print(f"\ncompare(photo, the same photo with {PER_LAYOUT} spots of {COMPARE_RADIUS_MM:g} mm planted): "
+          f"new spots counted per planted spot, over {LAYOUTS} layouts (the count of a later visit)")
+    print(f"{'':>8}" + "".join(f"{f'OD {od:g}':>22}" for od in ODS[1:]))
+    for name in FACES:
+        print(f"{name:>8}" + "".join(
+            f"{np.mean([new[(name, od, k)] for k in range(LAYOUTS)]) / PER_LAYOUT:>22.2f}" for od in ODS[1:]))
     print(f"\n(OD 0: nothing planted: a natural blemish within reach of a random place, where a spot of that "
           f"radius would be judged found; {time.perf_counter() - start:.0f} s)")
 
