@@ -239,20 +239,58 @@ class Tone:
 
         ``brightness``: the mapped photo's mid-grey over the target's (>1: it was brighter);
         ``red_balance`` / ``blue_balance``: that ratio for red and blue over green's (white
-        balance); ``power``: the power its tone curve had over the target's (e.g. a gamma of
-        the sRGB values), from the mapping's mean slope in log-log. From :meth:`gains` and
-        :attr:`slopes`; on the phantom's 12 relightings the power came within 0.03 of the
-        gamma applied and the balances within 1 %.
+        balance); ``power``: the power of the sRGB values its tone curve had over the
+        target's (a gamma, as an editing app or a phone's "look" applies), from
+        :meth:`srgb_power`. On the phantoms' 12 relightings the power came within 0.014 of
+        the gamma applied and the balances within 1 %.
         """
         if self.pixels == 0:
             return {"brightness": 1.0, "red_balance": 1.0, "blue_balance": 1.0, "power": 1.0}
         r, g, b = self.gains()
-        return {"brightness": 1 / g, "red_balance": g / r, "blue_balance": g / b,
-                "power": float(len(self.slopes) / sum(self.slopes))}
+        return {"brightness": 1 / g, "red_balance": g / r, "blue_balance": g / b, "power": self.srgb_power()}
+
+    def srgb_power(self) -> float:
+        """The power ``p`` of the sRGB values, ``s_mapped = s_target ** p``, the knots read as.
+
+        Exposure and white balance (gains in linear light) drop out. In log-log of linear
+        light, a power of the sRGB values maps with the slope ``p * e(s) / e(s ** (1 / p))``
+        at the mapped photo's sRGB value ``s``, where ``e(s) = 2.4 s / (s + 0.055)`` (1 on
+        the linear foot, s <= 0.04045) is the local exponent of the sRGB decoding curve (IEC
+        61966-2-1): not ``p`` itself where ``e`` changes fast, in the dark. So per channel the
+        mean slope of the knots (a straight line through them in log-log, mapped photo against
+        target) is divided by that ratio's mean over the knots, and ``p`` solved by fixed-point
+        iteration (8 steps come within 4e-5 of its limit on the phantoms' relightings). Read from the
+        mean slope alone, the power of the phantoms' 12 relightings came within 0.027 of the
+        gamma applied on one face and within 0.052 on the other, whose reference is a dark cap
+        and uniform; this way, within 0.005 and 0.014.
+        """
+        if self.pixels == 0:
+            return 1.0
+        estimates = []
+        for x, y in zip(self.knots_in, self.knots_out, strict=True):
+            x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+            if np.ptp(y) < 1e-6:
+                continue
+            slope = float(np.polyfit(y, x, 1)[0])  # d log(mapped) / d log(target), linear light
+            srgb = np.asarray(linear_to_srgb(np.exp(x).astype(np.float32)), np.float64)
+            power = slope
+            for _ in range(_POWER_STEPS):
+                ratio = float(np.mean(_srgb_exponent(srgb) / _srgb_exponent(srgb ** (1.0 / power))))
+                power = float(np.clip(slope / ratio, 0.5, 2.0))
+            estimates.append(power)
+        return float(np.mean(estimates)) if estimates else 1.0
 
     def to_dict(self) -> dict:
         return {"gains_at_mid_grey": [round(v, 4) for v in self.gains()], "pixels": self.pixels,
                 "change": {k: round(v, 4) for k, v in self.change().items()}}
+
+
+def _srgb_exponent(srgb: np.ndarray) -> np.ndarray:
+    """``d log(linear) / d log(srgb)`` of the sRGB decoding curve at sRGB values 0..1 (IEC 61966-2-1)."""
+    return np.where(srgb <= 0.04045, 1.0, 2.4 * srgb / (srgb + 0.055))
+
+
+_POWER_STEPS = 8  # fixed-point steps of Tone.srgb_power
 
 
 IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0, slopes=(1.0, 1.0, 1.0))
