@@ -131,7 +131,7 @@ MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {
     "brightness": (0.806, 1.251),
     "red_balance": (0.948, 1.089),
     "blue_balance": (0.928, 1.055),
-    "power": (0.954, 1.062),
+    "power": (0.951, 1.065),
 }
 _LIGHT_WORDS = {"brightness": "brightness", "red_balance": "red balance", "blue_balance": "blue balance",
                 "power": "tone curve"}
