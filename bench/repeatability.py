@@ -131,6 +131,7 @@ def main() -> None:
             print(f"  {m.key:<32} {cv[light][m.key]:6.1f} {mdc[light][m.key]:8.3f} {shown}  {m.unit}")
         print()
     print("# paste into analyzer/metrics/repeatability.py")
+    print(f'MEASURED_AT = "{sys.modules["analyzer.compare"].ALGORITHM_VERSION}"')
     for name, table in (("MINIMAL_DETECTABLE_CHANGE", mdc), ("COEFFICIENT_OF_VARIATION", cv)):
         print(f"{name}: dict[str, dict[str, float]] = {{")
         for light, values in table.items():

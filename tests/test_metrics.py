@@ -143,6 +143,20 @@ def test_no_change_without_a_change():
     assert comparison.delta["zone.right_cheek.redness.erythema_index"] < 0
 
 
+def test_noise_limits_were_measured_with_the_algorithm_that_uses_them():
+    """A change is called significant against limits measured on repeat photos: by this algorithm."""
+    import sys
+
+    from analyzer.metrics import repeatability
+
+    version = sys.modules["analyzer.compare"].ALGORITHM_VERSION  # the module, not compare()
+    # 1.7 changed the masks but kept 1.5's limits (front-view spot count MDC95 1.6 where 1.7 repeats
+    # within 1 spot); the check makes a version bump come with `python bench/repeatability.py`
+    assert repeatability.MEASURED_AT == version, (
+        f"the noise limits were measured at algorithm {repeatability.MEASURED_AT}, compare runs {version}: "
+        "run python bench/repeatability.py and paste its block into analyzer/metrics/repeatability.py")
+
+
 def test_a_photo_compared_with_itself_reads_no_change():
     from analyzer.metrics.repeatability import minimal_detectable_change
 
