@@ -1,4 +1,4 @@
-"""Gaussian smoothing at physical scales, fast at any size.
+"""Gaussian smoothing at physical scales, fast at any size; a mask's inside at a margin.
 
 Metric maps are smoothed over up to several millimetres: at 8 px/mm a 4 mm
 sigma is a 200-tap kernel. Large sigmas are applied on a reduced copy (area
@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["gaussian", "laplacian_of_gaussian"]
+__all__ = ["gaussian", "inner", "laplacian_of_gaussian"]
 
 _DIRECT_MAX_SIGMA = 6.0  # px: above this, blur on a reduced copy
 
@@ -41,6 +41,17 @@ def laplacian_of_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     s = math.sqrt(max(sigma**2 - (factor**2 / 12.0 if factor > 1 else 0.0), 0.16)) / factor
     response = cv2.Laplacian(cv2.GaussianBlur(small, (0, 0), s), cv2.CV_32F, ksize=1) * np.float32(s * s)
     return _enlarge(response, image.shape) if factor > 1 else response
+
+
+def inner(mask: np.ndarray, margin_px: float) -> np.ndarray:
+    """Pixels of `mask` more than `margin_px` from its edge; (H, W) bool.
+
+    Euclidean, so the margin is the same at any resolution. The edge lies half a pixel beyond
+    the outermost mask pixels' centres, and the photo's border is an edge too.
+    """
+    padded = np.pad(mask.astype(np.uint8), 1)
+    distance = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    return distance - 0.5 > margin_px
 
 
 def _reduction(sigma: float) -> int:

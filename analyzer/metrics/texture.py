@@ -31,7 +31,7 @@ import math
 import cv2
 import numpy as np
 
-from analyzer.metrics.filters import gaussian
+from analyzer.metrics.filters import gaussian, inner
 
 __all__ = ["MIN_PX_PER_MM", "find_pores", "relief_map", "roughness_map", "texture", "wrinkle_map"]
 
@@ -98,7 +98,7 @@ def wrinkle_map(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np
         # a ridge: strongly curved across, flat along (Frangi's blobness penalty, simplified)
         ridge = np.maximum(-across - np.abs(along), 0.0) * np.float32(max(s, 0.4) ** 2)
         np.maximum(strength, ridge, out=strength)
-    lines = (strength > _LINE_THRESHOLD) & _inner(mask, _EDGE_MM * px_per_mm)
+    lines = (strength > _LINE_THRESHOLD) & inner(mask, _EDGE_MM * px_per_mm)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
     if n <= 1:
         return lines
@@ -112,15 +112,6 @@ def wrinkle_map(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np
     # broad natural folds branch differently from photo to photo: repeat-capture CV rose from
     # 4 to 26 %. Measured with bench/repeatability.py; so the thresholded area is kept.)
     return keep[labels]
-
-
-def _inner(mask: np.ndarray, margin_px: float) -> np.ndarray:
-    """Pixels of `mask` more than `margin_px` from its edge (Euclidean, exact at any resolution).
-
-    The edge lies half a pixel beyond the outermost mask pixels' centres.
-    """
-    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return distance - 0.5 > margin_px
 
 
 def find_pores(relief: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> np.ndarray:
