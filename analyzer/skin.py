@@ -4,7 +4,8 @@ Metrics are only as good as the area they average over. :func:`regions` finds
 
 * the **skin mask**: the face's skin without eyes, brows, lips, nostrils,
   hair, background and specular glare -- or, on a close-up with no face, the
-  skin-coloured part of the frame less glare, deep shadow and a thin border;
+  skin-coloured part of the frame less glare, deep shadow, a thin border and
+  a paler, greyer backdrop reaching in from the frame's edge (a wall, a towel);
 * named **zones** -- forehead, left and right cheek, nose, chin -- where a
   face is found ("left" is the patient's left, on the image's right in a
   frontal photo);
@@ -72,6 +73,12 @@ CARD_MARGIN_MM = 6.0
 _SHADOW = 0.35  # pixels darker than this share of the skin's median luminance: hair, brows, nostrils
 _LUMINANCE = (0.2126, 0.7152, 0.0722)  # Rec. 709 weights of linear R, G, B
 _GLARE = 0.96  # linear: any channel above this is clipped or specular
+# A close-up's backdrop is this much greyer than its skin, in natural-log chromaticity along
+# skin's hue (_SKIN_HUE). On the demo close-ups, measured: the wall 0.35..0.49 (0.1th
+# percentile to median), the cheeks' skin below 0.18 (99th percentile) and 0.36 (99.9th). The
+# greyer area must also reach the frame's edge, so a pale scar or vitiligo inside the skin stays.
+_GREYER = 0.33
+_SKIN_HUE = (0.79, -0.62)  # unit (ln R/G, ln B/G) from grey towards skin's median (demo: 0.45, -0.35)
 # A later photo's shadow hides skin only where that skin is at most this share as light as it was
 # (each photo's luminance relative to its skin's median). Pixels near the darkness cut in both
 # photos flip with the light: hiding every one under the cut moved the demo's spot area at
@@ -147,6 +154,7 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         source = "face"
     elif box is None:
         skin = ~glare & _border(h, w) & _skin_coloured(img)
+        skin &= ~_backdrop(img, skin)
         skin &= ~_shadow(img, skin)
         reference = np.zeros((h, w), bool)
         zones: dict[str, np.ndarray] = {}
@@ -288,6 +296,46 @@ def _skin_coloured(img: np.ndarray) -> np.ndarray:
     ycrcb = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
     cr, cb = ycrcb[..., 1], ycrcb[..., 2]
     return (cr >= 126) & (cr <= 180) & (cb >= 70) & (cb <= 134)
+
+
+def _backdrop(img: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """A close-up's backdrop: what reaches in from the frame's edge much greyer than the skin.
+
+    The chroma box of :func:`_skin_coloured` is wide enough for a wall or a towel
+    under warm light. They are told apart by chromaticity in linear light,
+    ``(ln R/G, ln B/G)``: a white balance change adds the same vector to every
+    pixel's, so how much greyer a pixel is than the `skin`'s median along skin's
+    hue (:data:`_SKIN_HUE`) does not depend on it. Judged on a copy at most
+    1000 px across, smoothed over 2 of its pixels (camera noise).
+
+    Parameters
+    ----------
+    img : (H, W, 3) uint8 ndarray
+        sRGB photo.
+    skin : (H, W) bool ndarray
+        Candidate skin; its median is the skin's colour.
+
+    Returns
+    -------
+    (H, W) bool ndarray
+    """
+    h, w = skin.shape
+    if not skin.any():
+        return np.zeros((h, w), bool)
+    step = max(1, math.ceil(max(h, w) / 1000))
+    small = cv2.resize(img, (math.ceil(w / step), math.ceil(h / step)), interpolation=cv2.INTER_AREA)
+    light = srgb_to_linear(small) + np.float32(1e-3)
+    light = cv2.GaussianBlur(light, (0, 0), 2.0)
+    hue = np.float32(_SKIN_HUE[0]) * np.log(light[..., 0] / light[..., 1]) \
+        + np.float32(_SKIN_HUE[1]) * np.log(light[..., 2] / light[..., 1])
+    on_skin = cv2.resize(skin.astype(np.uint8), hue.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    if not on_skin.any():
+        return np.zeros((h, w), bool)
+    greyer = (hue < np.median(hue[on_skin]) - _GREYER).astype(np.uint8)
+    _, labels = cv2.connectedComponents(greyer, connectivity=8)
+    rim = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    backdrop = np.isin(labels, rim[rim > 0]).astype(np.uint8)
+    return cv2.resize(backdrop, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def _glare(img: np.ndarray) -> np.ndarray:
