@@ -69,7 +69,7 @@ from analyzer.skin import CARD_MARGIN_MM, SkinRegions, not_skin, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.8"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.9"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels

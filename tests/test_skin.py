@@ -70,19 +70,24 @@ def test_a_lock_of_hair_over_the_forehead_at_the_next_visit_is_not_a_change_in_t
                                                                                          monkeypatch):
     later, _ = _fringe(baseline, skin, 5.0)
     colour = ["redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
-              "pigmentation.spot_area_pct", "pigmentation.ita_deg"]
+              "pigmentation.ita_deg"]
     comparison = compare(baseline, later)
     _without_hiding(monkeypatch)
     unhidden = compare(baseline, later)
-    # measured: the whole face's colour moves 0.03-0.26 of their noise limits; measured as skin,
-    # the strands raise its erythema, melanin and spot area beyond theirs
+    # measured: the whole face's colour moves 0.02-0.24 of their noise limits; measured as skin,
+    # the strands raise its erythema and melanin beyond theirs
     assert not any(comparison.significant[k] for k in colour), comparison.delta
-    assert all(unhidden.significant[k] for k in colour if k != "redness.red_area_pct" and "ita" not in k), \
+    assert all(unhidden.significant[k] for k in ("redness.erythema_index", "pigmentation.melanin_index")), \
         unhidden.delta
+    # The strands hang from the skin's edge, so they are never brown spots, hidden or not: a blob
+    # reaching within 1 mm of the edge is not a spot (pigmentation.EDGE_MM; before that rule 4
+    # tips read as new spots on the forehead, 10 unhidden).
+    for result in (comparison, unhidden):
+        assert result.delta["zone.forehead.pigmentation.spot_count"] == 0, result.delta
     # On the forehead the strands' tapered tips and soft edges are not dark enough to be cut and
-    # stay in: its erythema and melanin still move just beyond their limits (1.05 and 1.65 times),
-    # tone unevenness and roughness move, and 4 tips read as new spots (10 unhidden). Its colour
-    # moves are 0.03 (ITA) to 0.17 (red areas) of what the strands do measured as skin.
+    # stay in: its erythema and melanin still move (0.13 EI, 0.28 MI units), and tone unevenness
+    # and roughness move. Its colour moves are 0.03 (ITA) to 0.13 (red areas) of what the strands
+    # do measured as skin.
     zone = "zone.forehead."
     moves = {k: (comparison.delta[zone + k], unhidden.delta[zone + k]) for k in colour}
     assert all(abs(hidden) < 0.2 * abs(shown) for hidden, shown in moves.values()), moves

@@ -12,7 +12,9 @@ pigment and the curvature of a cheek does not read as a darker tone.
   least 10 MI units (about 0.23 OD) darker at their centre and on average,
   outlined where they exceed half the centre's contrast (and at least 5 MI units); 1 to 20 mm across
   and not line-shaped: age spots, sun spots, post-inflammatory
-  hyperpigmentation. Each spot's size and contrast is reported.
+  hyperpigmentation; and with skin all round it: a blob whose outline comes
+  within 1 mm of the area's edge is not a spot (:data:`EDGE_MM`). Each spot's
+  size and contrast is reported.
 * **ITA**: individual typology angle, ``arctan((L* - 50) / b*)`` in degrees
   (Chardon et al. 1991, doi:10.1111/j.1467-2494.1991.tb00561.x); > 55 very
   light, < -30 dark. Computed on illuminant-normalised colour, so it depends
@@ -30,9 +32,9 @@ import cv2
 import numpy as np
 
 from analyzer.color import lab
-from analyzer.metrics.filters import gaussian, laplacian_of_gaussian
+from analyzer.metrics.filters import gaussian, inner, laplacian_of_gaussian
 
-__all__ = ["APPEAR_BELOW", "APPEAR_MARGIN", "Spot", "disc_means", "find_spots", "melanin_excess",
+__all__ = ["APPEAR_BELOW", "APPEAR_MARGIN", "EDGE_MM", "Spot", "disc_means", "find_spots", "melanin_excess",
            "melanin_map", "outline_spots", "pigmentation", "still_visible", "tone_map"]
 
 _MI_SCALE = np.float32(100 / math.log(10))  # natural-log OD -> MI units
@@ -47,6 +49,13 @@ _SPOT_DIAMETER_MM = (1.0, 20.0)
 _SPOT_RADII_MM = (0.6, 0.9, 1.3, 1.9, 2.8, 4.0, 6.0)  # blob scales searched
 _MAX_ELONGATION = 4.0  # major / minor axis; longer shapes are lines or edges, not spots
 _BACKGROUND_SIGMA_MM = 4.0
+# A blob whose outline comes this near the measured area's edge is not counted: the melanin map,
+# smoothed over 0.5 mm (sigma), still holds within 2 sigma of the edge what lies beyond it (lashes,
+# an eyelid's or a nostril's shadow, a brow, the hairline, the jaw's shadow), and where the edge
+# cuts a spot its size is unknown. Measured at algorithm 1.8, such blobs were 99 of the 117 spots
+# found on the demo patient's baseline front view (5 of its 6 planted spots are found with or
+# without the rule) and 45 of the astronaut phantom's 62 in its hand-drawn mask.
+EDGE_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,8 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
     excess : (H, W) float32 ndarray
         From :func:`melanin_excess`.
     mask : (H, W) bool ndarray
-        The skin to search.
+        The skin to search; a blob whose outline comes within :data:`EDGE_MM` of its edge
+        (or the photo's) is left out, and so are the weaker blobs within its outline.
     px_per_mm : float
 
     Returns
@@ -164,24 +174,30 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
     spot_mask : (H, W) bool ndarray
         Pixels on a spot.
     """
+    near_edge = mask & ~inner(mask, EDGE_MM * px_per_mm)
     strength, radius = _blob_strength(excess, px_per_mm)
     window = max(3, int(2 * _SPOT_RADII_MM[0] * px_per_mm) | 1)
     peaks = (strength == cv2.dilate(strength, np.ones((window, window), np.uint8))) & (strength > 0) & mask
     rows, cols = np.nonzero(peaks)
     order = np.argsort(-strength[rows, cols])
     spots, spot_mask = [], np.zeros(mask.shape, bool)
+    cut = np.zeros(mask.shape, bool)  # blobs left out at the edge
     lo, hi = (d * px_per_mm for d in _SPOT_DIAMETER_MM)
     for r, c in zip(rows[order], cols[order], strict=True):
-        if spot_mask[r, c]:
-            continue  # inside a stronger spot
+        if spot_mask[r, c] or cut[r, c]:
+            continue  # inside a stronger spot, or a blob cut by the edge
         contrast = float(excess[r, c])
         if contrast < _SPOT_HIGH:  # a spot's centre, and (below) its mean, are at least this dark
             continue
         level = max(_SPOT_LOW, contrast / 2)
         region, (r0, c0) = _region(excess, r, c, radius[r, c], level)
+        box = (slice(r0, r0 + region.shape[0]), slice(c0, c0 + region.shape[1]))
+        if (region & near_edge[box]).any():  # its outline reaches the edge: not a spot
+            cut[box] |= region
+            continue
         m = cv2.moments(region.astype(np.uint8), binaryImage=True)
         d = math.sqrt(4 * m["m00"] / math.pi)  # equivalent diameter, px
-        mean = float(excess[r0:r0 + region.shape[0], c0:c0 + region.shape[1]][region].mean())
+        mean = float(excess[box][region].mean())
         # principal axes from the second central moments (4 x the SD along each, as for an ellipse)
         cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / max(m["m00"], 1.0)
         minor, major = 4 * np.sqrt(np.maximum(np.linalg.eigvalsh(cov), 0.0))
@@ -191,7 +207,7 @@ def find_spots(excess: np.ndarray, mask: np.ndarray, *, px_per_mm: float) -> tup
         spots.append(Spot(x=float(x + c0), y=float(y + r0), diameter_mm=float(d / px_per_mm), contrast=mean,
                           peak_x=float(c), peak_y=float(r), radius_mm=float(radius[r, c] / px_per_mm),
                           level=level))
-        spot_mask[r0:r0 + region.shape[0], c0:c0 + region.shape[1]] |= region
+        spot_mask[box] |= region
     return spots, spot_mask
 
 
