@@ -69,7 +69,7 @@ from analyzer.skin import CARD_MARGIN_MM, SkinRegions, not_skin, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.9"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.10"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -179,7 +179,7 @@ class Comparison:
     delta: Mapping[str, float]
     significant: Mapping[str, bool]
     tone: Tone
-    light: str  # "reference": light matched on non-skin surfaces; "camera": camera white balance trusted
+    light: str  # "reference" (a face's surroundings), "backdrop" (a close-up's), "card", or "camera"
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
@@ -280,7 +280,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     m_before = _measure(before, common, illuminant)
     m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
     m_after = _track_spots(m_before, m_after, common, alignment)
-    light = illuminant.source if illuminant.source in ("reference", "card") and tone.pixels else "camera"
+    light = _light(illuminant, tone, skin)
     delta, significant = {}, {}
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
@@ -393,6 +393,18 @@ def _to_moving(skin: SkinRegions, alignment: Alignment, shape: tuple[int, int]) 
 
 def _restrict(skin: SkinRegions, keep: np.ndarray) -> SkinRegions:
     return replace(skin, mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()})
+
+
+def _light(illuminant: Illuminant, tone: Tone, skin: SkinRegions) -> str:
+    """Where the light was matched from, which decides the noise limits a change is judged by.
+
+    "card" or "reference" (a face's surroundings) as the illuminant says; "backdrop" for a
+    close-up's backdrop (one surface of a narrow range of tones, so its tone curve is less
+    sure than a face's surroundings'); "camera" when nothing was matched.
+    """
+    if illuminant.source not in ("reference", "card") or not tone.pixels:
+        return "camera"
+    return "backdrop" if illuminant.source == "reference" and skin.face_box is None else illuminant.source
 
 
 def _illuminant(img: np.ndarray, skin: SkinRegions) -> Illuminant:

@@ -10,9 +10,10 @@ Metrics are only as good as the area they average over. :func:`regions` finds
   face is found ("left" is the patient's left, on the image's right in a
   frontal photo);
 * the **reference**: what is clearly not skin (background, clothing, hair)
-  and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`)
-  -- or, when a colour checker is in the photo (:mod:`analyzer.card`), its
-  neutral patches, and the card is not skin;
+  and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`);
+  on a close-up, its backdrop less 2 mm beside the skin -- or, when a colour
+  checker is in the photo (:mod:`analyzer.card`), its neutral patches, and the
+  card is not skin;
 * the **scale** in pixels per millimetre: from the face's size where a face
   is found, else from the frame (a close-up is taken to be about 10 cm
   across its shorter side), else as given by the caller.
@@ -78,6 +79,7 @@ _GLARE = 0.96  # linear: any channel above this is clipped or specular
 # percentile to median), the cheeks' skin below 0.18 (99th percentile) and 0.36 (99.9th). The
 # greyer area must also reach the frame's edge, so a pale scar or vitiligo inside the skin stays.
 _GREYER = 0.33
+_BACKDROP_MARGIN_MM = 2.0  # of the backdrop beside the skin is not the light's reference
 _SKIN_HUE = (0.79, -0.62)  # unit (ln R/G, ln B/G) from grey towards skin's median (demo: 0.45, -0.35)
 # A later photo's shadow hides skin only where that skin is at most this share as light as it was
 # (each photo's luminance relative to its skin's median). Pixels near the darkness cut in both
@@ -154,11 +156,13 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         source = "face"
     elif box is None:
         skin = ~glare & _border(h, w) & _skin_coloured(img)
-        skin &= ~_backdrop(img, skin)
+        backdrop = _backdrop(img, skin)
+        skin &= ~backdrop
         skin &= ~_shadow(img, skin)
-        reference = np.zeros((h, w), bool)
         zones: dict[str, np.ndarray] = {}
         scale, source = min(h, w) / _CLOSE_UP_SIDE_MM, "frame"
+        # the backdrop is the light's reference, away from the skin's halo and the jaw's shadow on it
+        reference = backdrop & ~glare & ~_near(skin, _BACKDROP_MARGIN_MM * scale)
     else:
         oval = _ellipse((h, w), box, *_FACE_OVAL)
         skin = oval & ~glare
@@ -336,6 +340,12 @@ def _backdrop(img: np.ndarray, skin: np.ndarray) -> np.ndarray:
     rim = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     backdrop = np.isin(labels, rim[rim > 0]).astype(np.uint8)
     return cv2.resize(backdrop, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def _near(mask: np.ndarray, distance_px: float) -> np.ndarray:
+    """Pixels within `distance_px` of `mask` (and `mask` itself); (H, W) bool."""
+    away = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    return away <= distance_px
 
 
 def _glare(img: np.ndarray) -> np.ndarray:

@@ -18,13 +18,17 @@ measurement noise. Printed per metric:
 * how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles): the
   range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
 
-A view named ``<view>+card`` is that photo with a colour checker held beside the skin
+A close-up's light is read from its backdrop (``"backdrop"``). A view named
+``<view>+card`` is that photo with a colour checker held beside the skin
 (``tests/phantoms/card.py``): its light is then read from the card (``"card"``).
+``<view>+skin-only`` is the close-up cropped to skin and hair, with no backdrop:
+the camera's white balance is trusted (``"camera"``).
 
 Usage::
 
     python bench/repeatability.py [--trials 30] [--views front left-cheek right-cheek
-                                                         left-cheek+card right-cheek+card]
+                                                         left-cheek+card right-cheek+card
+                                                         left-cheek+skin-only right-cheek+skin-only]
 
 The figures in ``analyzer/metrics/repeatability.py`` come from this script's
 default run; it prints a block to paste there.
@@ -54,6 +58,8 @@ from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.metrics import METRICS  # noqa: E402
 
 CARD_HELD = {"centre": (1120, 260), "patch_px": 45, "angle_deg": 8.0}  # in the close-ups' hair and backdrop
+# each close-up's part with no backdrop in view, (rows, columns)
+SKIN_ONLY = {"left-cheek": (slice(0, 800), slice(0, 1000)), "right-cheek": (slice(0, 1000), slice(400, 1400))}
 
 
 def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -83,7 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=30, help="repeat pairs per view (default 30)")
     parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek",
-                                                       "left-cheek+card", "right-cheek+card"])
+                                                       "left-cheek+card", "right-cheek+card",
+                                                       "left-cheek+skin-only", "right-cheek+skin-only"])
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -93,10 +100,12 @@ def main() -> None:
     light_change: dict[str, list[float]] = {}  # Tone.change() of the pairs whose light was matched
     refused, started = 0, time.perf_counter()
     for view in args.views:
-        name, _, card = view.partition("+")
+        name, _, variant = view.partition("+")
         photo = load_image(ROOT / "sample_images" / f"session1_{name}.jpg")
-        if card:
+        if variant == "card":
             photo = chart.hold(photo, **CARD_HELD)
+        elif variant == "skin-only":
+            photo = np.ascontiguousarray(photo[SKIN_ONLY[name]])
         for _ in range(args.trials):
             c = compare(capture(photo, rng), capture(photo, rng))
             if c.after is None:
@@ -151,7 +160,8 @@ def main() -> None:
     print("}")
 
 
-LIGHTS = {"reference": "non-skin reference, tone matched", "card": "colour card, tone matched patch by patch",
+LIGHTS = {"reference": "non-skin reference, tone matched", "backdrop": "close-up's backdrop, tone matched",
+          "card": "colour card, tone matched patch by patch",
           "camera": "camera's white balance (no reference)"}
 
 

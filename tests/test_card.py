@@ -1,8 +1,8 @@
 """A colour checker beside the skin is found, read, and makes close-ups' colour trustworthy.
 
 The card is the 24-patch chart of tests/phantoms/card.py, held in the demo patient's
-close-up (a photo with only skin, hair and a little backdrop in view: without a card its
-light is the camera's white balance), exposed as the metric phantoms are (linear light
+close-up (a photo with skin, hair and a little backdrop in view; cropped to skin and hair,
+without a card its light is the camera's white balance), exposed as the metric phantoms are (linear light
 x 0.68, so that +30 % exposure and +12 % gain leave the skin unclipped). What a user relies on:
 
 * a held card is found whichever way up, turned or small, and read patch by patch; no card
@@ -10,7 +10,8 @@ x 0.68, so that +30 % exposure and +12 % gain leave the skin unclipped). What a 
 * the card is not skin, and its neutral patches are the light's reference;
 * with a card in both photos, relighting the close-up (the issue's exposure +-30 %, white
   balance +-12 %, gamma +-15 %, JPEG 85) moves the colour metrics by at most 10 % of a
-  moderate planted change -- without one it moves them by more than the change itself;
+  moderate planted change -- without one (and no backdrop in view) it moves them by more
+  than the change itself;
 * the card may be held elsewhere at the next visit; a later photo without it is compared as
   the camera saw it, and the comparison says so.
 """
@@ -100,7 +101,8 @@ def moves(close_up, with_card) -> dict[str, dict[str, float]]:
     """p90 |change| of each colour metric under 12 full relightings, with and without the card."""
     lights = phantom.random_lightings(12, 0)
     out = {}
-    for name, photo in (("card", with_card), ("camera", _exposed(close_up))):
+    skin_only = np.ascontiguousarray(close_up[:800, :1000])  # no backdrop in view (test_close_up_light.py)
+    for name, photo in (("card", with_card), ("camera", _exposed(skin_only))):
         deltas = [compare(photo, phantom.relight(photo, **light)).delta for light in lights]
         out[name] = {key: float(np.percentile([abs(d[key]) for d in deltas], 90)) for key in COLOUR}
     return out
@@ -120,9 +122,9 @@ def test_with_a_card_relighting_a_close_up_barely_moves_its_colour(with_card, mo
                         for k, c, n, e in rows)
     print(message)
     for _, with_card_move, camera_move, effect in rows:
-        # the issue's limit: 10 % of a moderate planted change (measured: erythema 3.7 %, melanin 7.9 %)
+        # the issue's limit: 10 % of a moderate planted change (measured: erythema 3.4 %, melanin 8.9 %)
         assert with_card_move <= 0.10 * abs(effect), message
-        # what the card saves: without it the light moves them 5 to 40 times as much (measured 17x, 38x)
+        # what the card saves: without it the light moves them 5 to 40 times as much (measured 18x, 38x)
         assert camera_move > 5 * with_card_move, message
 
 

@@ -6,12 +6,15 @@ captures of the demo patient's baseline photos: pose within +-2 degrees and
 JPEG 85-95), copied here from its output so that a change to them is a
 reviewed change. ``MINIMAL_DETECTABLE_CHANGE`` is the 95 % limit of the
 difference between two such captures (MDC95); a smaller change is not called
-significant. It depends on the light: with non-skin surfaces in view
-(``"reference"``) the later photo's light is matched to the baseline's; with a
-colour card in both photos (``"card"``, measured on the close-ups with the chart
-of tests/phantoms/card.py held beside the skin) it is matched on the card's
-patches; a close-up with only skin in view (``"camera"``) relies on the
-camera's white balance, and colour metrics are much noisier.
+significant. It depends on the light: with non-skin surfaces around a face in
+view (``"reference"``) the later photo's light is matched to the baseline's; on
+a close-up's backdrop (``"backdrop"``, measured on the demo close-ups, a wall
+beside the jaw) likewise, less surely, as it is one surface; with a colour card
+in both photos (``"card"``, measured on the close-ups with the chart of
+tests/phantoms/card.py held beside the skin) it is matched on the card's
+patches; a close-up with only skin and hair in view (``"camera"``, measured on
+the close-ups cropped so) relies on the camera's white balance, and colour
+metrics are much noisier.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ __all__ = ["COEFFICIENT_OF_VARIATION", "MEASURED_AT", "MEASURED_LIGHT_CHANGE", "
 
 # The algorithm version (analyzer.compare.ALGORITHM_VERSION) the figures below were measured with:
 # a version that measures differently needs them measured again (tests/test_metrics.py checks).
-MEASURED_AT = "1.9"
+MEASURED_AT = "1.10"
 
 MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
     "reference": {
@@ -38,6 +41,18 @@ MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
         "texture.wrinkle_density": 0.177,
         "texture.pore_density": 18.5,
     },
+    "backdrop": {
+        "redness.erythema_index": 0.561,
+        "redness.red_area_pct": 5.87,
+        "pigmentation.melanin_index": 2.3,
+        "pigmentation.spot_count": 1.0,
+        "pigmentation.spot_area_pct": 0.741,
+        "pigmentation.ita_deg": 1.11,
+        "pigmentation.tone_unevenness": 1.06,
+        "texture.roughness": 0.339,
+        "texture.wrinkle_density": 0.318,
+        "texture.pore_density": 11.4,
+    },
     "card": {
         "redness.erythema_index": 0.325,
         "redness.red_area_pct": 2.6,
@@ -51,16 +66,16 @@ MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
         "texture.pore_density": 8.46,
     },
     "camera": {
-        "redness.erythema_index": 3.95,
-        "redness.red_area_pct": 30.9,
-        "pigmentation.melanin_index": 8.01,
+        "redness.erythema_index": 3.7,
+        "redness.red_area_pct": 29.2,
+        "pigmentation.melanin_index": 7.23,
         "pigmentation.spot_count": 1.0,
-        "pigmentation.spot_area_pct": 0.68,
-        "pigmentation.ita_deg": 11.6,
-        "pigmentation.tone_unevenness": 0.694,
-        "texture.roughness": 0.566,
-        "texture.wrinkle_density": 0.435,
-        "texture.pore_density": 8.48,
+        "pigmentation.spot_area_pct": 0.269,
+        "pigmentation.ita_deg": 8.33,
+        "pigmentation.tone_unevenness": 0.578,
+        "texture.roughness": 0.381,
+        "texture.wrinkle_density": 0.19,
+        "texture.pore_density": 27.1,
     },
 }
 COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
@@ -76,6 +91,18 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
         "texture.wrinkle_density": 4.12,
         "texture.pore_density": 6.39,
     },
+    "backdrop": {
+        "redness.erythema_index": 1.06,
+        "redness.red_area_pct": 4.32,
+        "pigmentation.melanin_index": 1.72,
+        "pigmentation.spot_count": 0.0,
+        "pigmentation.spot_area_pct": 6.72,
+        "pigmentation.ita_deg": 1.03,
+        "pigmentation.tone_unevenness": 2.94,
+        "texture.roughness": 1.75,
+        "texture.wrinkle_density": 6.32,
+        "texture.pore_density": 6.43,
+    },
     "card": {
         "redness.erythema_index": 0.522,
         "redness.red_area_pct": 2.14,
@@ -89,16 +116,16 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
         "texture.pore_density": 5.11,
     },
     "camera": {
-        "redness.erythema_index": 6.95,
-        "redness.red_area_pct": 27.6,
-        "pigmentation.melanin_index": 6.46,
+        "redness.erythema_index": 6.79,
+        "redness.red_area_pct": 24.5,
+        "pigmentation.melanin_index": 6.04,
         "pigmentation.spot_count": 0.0,
-        "pigmentation.spot_area_pct": 6.26,
-        "pigmentation.ita_deg": 8.21,
-        "pigmentation.tone_unevenness": 2.03,
-        "texture.roughness": 3.13,
-        "texture.wrinkle_density": 8.66,
-        "texture.pore_density": 5.07,
+        "pigmentation.spot_area_pct": 5.86,
+        "pigmentation.ita_deg": 5.82,
+        "pigmentation.tone_unevenness": 2.02,
+        "texture.roughness": 2.69,
+        "texture.wrinkle_density": 9.88,
+        "texture.pore_density": 15.2,
     },
 }
 ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
@@ -116,7 +143,7 @@ ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
 
 
 def minimal_detectable_change(key: str, light: str) -> float:
-    """MDC95 of metric `key` (whole-area or ``zone.<name>.<metric>``) under `light` (reference/card/camera).
+    """MDC95 of metric `key` (whole-area or ``zone.<name>.<metric>``) under `light` (Comparison.light).
 
     Infinite (nothing is significant) where no figure has been measured.
     """

@@ -162,7 +162,7 @@ class Analysis(Base):
     algorithm_version: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
-    light: Mapped[str] = mapped_column(String(20), default="")  # "reference" or "camera" (follow-ups)
+    light: Mapped[str] = mapped_column(String(20), default="")  # Comparison.light (follow-ups)
     values: Mapped[dict] = mapped_column()
     delta: Mapped[dict] = mapped_column()
     significant: Mapped[dict] = mapped_column()

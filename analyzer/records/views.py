@@ -125,7 +125,7 @@ class TimelinePoint:
     values: dict
     delta: dict
     significant: dict
-    light: str = ""  # follow-ups: "reference" (light matched on the backdrop) or "camera" (close-ups)
+    light: str = ""  # follow-ups: "reference", "backdrop", "card" or "camera" (Comparison.light)
 
 
 @dataclass(frozen=True)
