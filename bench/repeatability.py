@@ -52,14 +52,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from phantoms import card as chart  # noqa: E402
+from phantoms import close_ups  # noqa: E402
 
 from analyzer import compare, load_image  # noqa: E402
 from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.metrics import METRICS  # noqa: E402
-
-CARD_HELD = {"centre": (1120, 260), "patch_px": 45, "angle_deg": 8.0}  # in the close-ups' hair and backdrop
-# each close-up's part with no backdrop in view, (rows, columns)
-SKIN_ONLY = {"left-cheek": (slice(0, 800), slice(0, 1000)), "right-cheek": (slice(0, 1000), slice(400, 1400))}
 
 
 def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -103,9 +100,9 @@ def main() -> None:
         name, _, variant = view.partition("+")
         photo = load_image(ROOT / "sample_images" / f"session1_{name}.jpg")
         if variant == "card":
-            photo = chart.hold(photo, **CARD_HELD)
+            photo = chart.hold(photo, **close_ups.CARD_HELD)
         elif variant == "skin-only":
-            photo = np.ascontiguousarray(photo[SKIN_ONLY[name]])
+            photo = np.ascontiguousarray(photo[close_ups.SKIN_ONLY[name]])
         for _ in range(args.trials):
             c = compare(capture(photo, rng), capture(photo, rng))
             if c.after is None:

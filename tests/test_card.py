@@ -23,23 +23,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from phantoms import card as chart
+from phantoms import close_ups
 from phantoms import skin as phantom
 
 from analyzer import analyze, compare, load_image
 from analyzer.card import NEUTRAL, canonical_interiors, find_card
-from analyzer.color import srgb_to_linear
 from analyzer.metrics.repeatability import minimal_detectable_change
 from analyzer.skin import regions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
-HELD = {"centre": (1120, 260), "patch_px": 45, "angle_deg": 8.0}  # in the close-up's hair and backdrop
 COLOUR = ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
           "pigmentation.ita_deg")
 HB_OD, MEL_OD = 0.2, 0.1  # the yardsticks of test_metric_phantoms: redness, a tan
-
-
-def _exposed(photo: np.ndarray) -> np.ndarray:
-    return phantom.capture(srgb_to_linear(photo), exposure=phantom.BASE_EXPOSURE)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +44,7 @@ def close_up() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def with_card(close_up) -> np.ndarray:
-    return _exposed(chart.hold(close_up, **HELD))
+    return close_ups.exposed(chart.hold(close_up, **close_ups.CARD_HELD))
 
 
 @pytest.mark.parametrize("angle, patch_px", [(0.0, 45), (12.0, 45), (-25.0, 45), (180.0, 45), (5.0, 18),
@@ -101,8 +96,8 @@ def moves(close_up, with_card) -> dict[str, dict[str, float]]:
     """p90 |change| of each colour metric under 12 full relightings, with and without the card."""
     lights = phantom.random_lightings(12, 0)
     out = {}
-    skin_only = np.ascontiguousarray(close_up[:800, :1000])  # no backdrop in view (test_close_up_light.py)
-    for name, photo in (("card", with_card), ("camera", _exposed(skin_only))):
+    skin_only = close_up[close_ups.SKIN_ONLY["left-cheek"]]  # no backdrop in view
+    for name, photo in (("card", with_card), ("camera", close_ups.exposed(skin_only))):
         deltas = [compare(photo, phantom.relight(photo, **light)).delta for light in lights]
         out[name] = {key: float(np.percentile([abs(d[key]) for d in deltas], 90)) for key in COLOUR}
     return out
@@ -129,7 +124,7 @@ def test_with_a_card_relighting_a_close_up_barely_moves_its_colour(with_card, mo
 
 
 def test_the_card_may_be_held_elsewhere_at_the_next_visit(close_up, with_card):
-    later = _exposed(chart.hold(close_up, (1080, 330), patch_px=40, angle_deg=-15.0))
+    later = close_ups.exposed(chart.hold(close_up, (1080, 330), patch_px=40, angle_deg=-15.0))
     light = {"exposure": 0.8, "white_balance": (1.1, 1.0, 0.9), "gamma": 1.1, "jpeg_quality": 85}
     comparison = compare(with_card, phantom.relight(later, **light))
     assert comparison.light == "card"
@@ -138,7 +133,7 @@ def test_the_card_may_be_held_elsewhere_at_the_next_visit(close_up, with_card):
 
 
 def test_a_later_photo_without_the_card_is_compared_as_the_camera_saw_it(close_up, with_card):
-    comparison = compare(with_card, _exposed(close_up))
+    comparison = compare(with_card, close_ups.exposed(close_up))
     assert comparison.light == "camera"
     assert any("colour card" in note for note in comparison.notes), comparison.notes
 
@@ -155,7 +150,7 @@ def test_with_a_card_a_small_real_change_is_significant(close_up):
     """
     key = "redness.erythema_index"
     lights = phantom.random_lightings(6, 2, exposure=0.15, white_balance=0.05, gamma=0.04)
-    with_card = chart.hold(close_up, **HELD)
+    with_card = chart.hold(close_up, **close_ups.CARD_HELD)
     baseline = phantom.relight(with_card, jpeg_quality=90)
     redder = _planted(with_card, 0.05, phantom.HAEMOGLOBIN)
     same = [compare(baseline, phantom.relight(with_card, **light)) for light in lights]
@@ -179,7 +174,7 @@ def test_a_card_held_over_the_skin_at_the_next_visit_is_not_measured(close_up, w
     """The later card covers what was cheek in the baseline: neither photo is measured there (nor
     within 6 mm of it, where its edges would read as relief); before this, +23 spots and roughness
     +35 relief units from the card's patches."""
-    later = _exposed(chart.hold(close_up, (600, 650), patch_px=40, angle_deg=-15.0))
+    later = close_ups.exposed(chart.hold(close_up, (600, 650), patch_px=40, angle_deg=-15.0))
     comparison = compare(with_card, later)
     assert comparison.light == "card"
     called = [k for k, v in comparison.significant.items() if v and not k.startswith("zone.")]

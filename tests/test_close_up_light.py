@@ -15,29 +15,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from phantoms import close_ups
 from phantoms import skin as phantom
 
 from analyzer import compare, load_image
-from analyzer.color import srgb_to_linear
 from analyzer.skin import regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
-VIEWS = ("left-cheek", "right-cheek")
-# each close-up's part with no backdrop in view (rows, columns), as bench/repeatability.py crops it
-SKIN_ONLY = {"left-cheek": (slice(0, 800), slice(0, 1000)), "right-cheek": (slice(0, 1000), slice(400, 1400))}
-WALL = {"left-cheek": (slice(900, 1050), slice(1150, 1350)), "right-cheek": (slice(500, 900), slice(30, 150))}
 COLOUR = ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
           "pigmentation.ita_deg")
 HB_OD, MEL_OD = 0.2, 0.1  # the yardsticks of test_metric_phantoms: redness, a tan
 
 
-def _exposed(photo: np.ndarray) -> np.ndarray:
-    return phantom.capture(srgb_to_linear(np.ascontiguousarray(photo)), exposure=phantom.BASE_EXPOSURE)
-
-
 def _photo(view: str, *, skin_only: bool = False) -> np.ndarray:
     photo = load_image(DEMO / f"session1_{view}.jpg")
-    return _exposed(photo[SKIN_ONLY[view]] if skin_only else photo)
+    return close_ups.exposed(photo[close_ups.SKIN_ONLY[view]] if skin_only else photo)
 
 
 def _moves(photo: np.ndarray) -> tuple[set[str], dict[str, float]]:
@@ -51,22 +43,22 @@ def _moves(photo: np.ndarray) -> tuple[set[str], dict[str, float]]:
 @pytest.fixture(scope="module")
 def moves() -> dict[tuple[str, bool], tuple[set[str], dict[str, float]]]:
     return {(view, skin_only): _moves(_photo(view, skin_only=skin_only))
-            for view in VIEWS for skin_only in (False, True)}
+            for view in close_ups.VIEWS for skin_only in (False, True)}
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", close_ups.VIEWS)
 def test_the_backdrop_beside_the_jaw_is_the_reference_and_no_skin_is(view):
     photo = _photo(view)
     found = regions(photo)
     # measured: 10.4 % (left) and 14.2 % of the frame; the light is read from 5 % and more
     assert found.reference.mean() > 0.08
-    assert found.reference[WALL[view]].mean() > 0.9  # measured: all of the wall patch
+    assert found.reference[close_ups.WALL[view]].mean() > 0.9  # measured: all of the wall patch
     # none of it on the skin, nor within 2 mm of it (the frame is taken as 10 cm: 11 px/mm here)
     from_skin = cv2.distanceTransform((~found.mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     assert from_skin[found.reference].min() > 2.0 * found.px_per_mm - 1
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", close_ups.VIEWS)
 def test_with_the_backdrop_in_view_relighting_moves_colour_far_less(view, moves):
     lights, with_backdrop = moves[(view, False)]
     camera_lights, camera = moves[(view, True)]
@@ -80,7 +72,7 @@ def test_with_the_backdrop_in_view_relighting_moves_colour_far_less(view, moves)
 @pytest.mark.xfail(strict=True, reason="the backdrop is one surface of a narrow range of tones: its tone "
                                        "curve is unsure. Left: erythema 14 %, red areas 27 %, melanin 65 %, "
                                        "ITA 14 % of the yardstick; right: melanin 11.7 %")
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", close_ups.VIEWS)
 def test_with_the_backdrop_in_view_relighting_moves_colour_at_most_a_tenth_of_a_moderate_change(view, moves):
     photo = _photo(view)
     skin = regions(photo).mask.astype(np.float64)

@@ -12,24 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from phantoms import close_ups
 from phantoms import skin as phantom
 
 from analyzer import load_image
 from analyzer.skin import regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
-# photo -> (a patch of the wall beside the jaw, a patch of cheek), as (rows, columns)
-VIEWS = {
-    "session1_left-cheek.jpg": ((slice(900, 1050), slice(1150, 1350)), (slice(300, 700), slice(300, 700))),
-    "session1_right-cheek.jpg": ((slice(500, 900), slice(30, 150)), (slice(500, 800), slice(700, 1100))),
-}
 LIGHTINGS = phantom.random_lightings(12)  # exposure +-30 %, white balance +-12 %, gamma +-15 %, JPEG 85
 
 
-@pytest.mark.parametrize("name", VIEWS)
-def test_the_wall_beside_the_jaw_is_not_skin_under_any_lighting(name):
-    photo = load_image(DEMO / name)
-    wall, _ = VIEWS[name]
+@pytest.mark.parametrize("view", close_ups.VIEWS)
+def test_the_wall_beside_the_jaw_is_not_skin_under_any_lighting(view):
+    photo = load_image(DEMO / f"session1_{view}.jpg")
+    wall = close_ups.WALL[view]
     # measured: none of the wall patch in any of the 13 photos (until algorithm 1.9, all of it)
     for lighting in [{}, *LIGHTINGS]:
         mask = regions(phantom.relight(photo, **lighting) if lighting else photo).mask
@@ -38,7 +34,7 @@ def test_the_wall_beside_the_jaw_is_not_skin_under_any_lighting(name):
 
 def test_a_pale_patch_with_skin_all_round_it_stays_skin():
     photo = load_image(DEMO / "session1_left-cheek.jpg")
-    _, cheek = VIEWS["session1_left-cheek.jpg"]
+    cheek = close_ups.CHEEK["left-cheek"]
     assert regions(photo).mask[cheek].all()
     # a depigmented disc 16 mm across on the cheek (vitiligo, a hypopigmented scar): 0.6 OD of
     # melanin taken out, its lightness held with neutral shading; as grey against the skin as the
