@@ -242,7 +242,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     illuminant = _illuminant(before, skin)
     if not alignment.ok:
         return Comparison(alignment=alignment, before=_measure(before, skin, illuminant), after=None,
-                          delta={}, significant={}, tone=IDENTITY_TONE, light=illuminant.source)
+                          delta={}, significant={}, tone=IDENTITY_TONE, light=_light(illuminant, skin))
     inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     common = _restrict(skin, inner)
     card_note = ()
@@ -280,7 +280,7 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     m_before = _measure(before, common, illuminant)
     m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
     m_after = _track_spots(m_before, m_after, common, alignment)
-    light = _light(illuminant, tone, skin)
+    light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it
     delta, significant = {}, {}
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
@@ -395,14 +395,14 @@ def _restrict(skin: SkinRegions, keep: np.ndarray) -> SkinRegions:
     return replace(skin, mask=skin.mask & keep, zones={k: v & keep for k, v in skin.zones.items()})
 
 
-def _light(illuminant: Illuminant, tone: Tone, skin: SkinRegions) -> str:
-    """Where the light was matched from, which decides the noise limits a change is judged by.
+def _light(illuminant: Illuminant, skin: SkinRegions) -> str:
+    """Where the light is read from, which decides the noise limits a change is judged by.
 
     "card" or "reference" (a face's surroundings) as the illuminant says; "backdrop" for a
     close-up's backdrop (one surface of a narrow range of tones, so its tone curve is less
-    sure than a face's surroundings'); "camera" when nothing was matched.
+    sure than a face's surroundings'); "camera" when there is no reference.
     """
-    if illuminant.source not in ("reference", "card") or not tone.pixels:
+    if illuminant.source not in ("reference", "card"):
         return "camera"
     return "backdrop" if illuminant.source == "reference" and skin.face_box is None else illuminant.source
 

@@ -324,8 +324,6 @@ def _backdrop(img: np.ndarray, skin: np.ndarray) -> np.ndarray:
     (H, W) bool ndarray
     """
     h, w = skin.shape
-    if not skin.any():
-        return np.zeros((h, w), bool)
     step = max(1, math.ceil(max(h, w) / 1000))
     small = cv2.resize(img, (math.ceil(w / step), math.ceil(h / step)), interpolation=cv2.INTER_AREA)
     light = srgb_to_linear(small) + np.float32(1e-3)
