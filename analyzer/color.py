@@ -20,6 +20,7 @@ curve to the baseline's on the same non-skin surfaces.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -27,8 +28,8 @@ import numpy as np
 
 __all__ = [
     "HAEMOGLOBIN", "MELANIN", "SHADING", "Illuminant", "Tone", "block_means", "estimate_illuminant",
-    "linear_to_srgb", "lab", "match_tone", "match_tone_pairs", "normalize", "optical_density",
-    "srgb_to_linear", "unmix",
+    "linear_to_srgb", "lab", "match_tone", "match_tone_pairs", "match_tone_power", "normalize",
+    "optical_density", "srgb_to_linear", "unmix",
 ]
 
 # Absorption directions in optical density (R, G, B), largest component 1.
@@ -297,6 +298,8 @@ _POWER_STEPS = 12  # fixed-point steps of Tone.srgb_power
 
 IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0, slopes=(1.0, 1.0, 1.0))
 _QUANTILES = np.arange(2.0, 98.1, 2.0)
+_POWER_GRID = 481  # powers tried by _shared_power over 0.5..2, log-spaced: steps of 0.29 %
+_POWER_KNOTS = 129  # knots of match_tone_power's curve: 0.054 apart in log light
 _MIN_SURFACES = 8  # paired surfaces match_tone_pairs needs: a curve through fewer is a guess
 # match_tone_pairs fits a cubic in log-log: smooth enough for exposure, white balance and a tone
 # curve's bend over the card's range, and 4 parameters from 24 patches average JPEG's error on
@@ -426,17 +429,93 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     Tone
         Identity (``pixels == 0``) when fewer than 2000 reference pixels are usable.
     """
+    knots = _quantile_knots(moving, fixed, reference)
+    if knots is None:
+        return IDENTITY_TONE
+    x, y, count = knots
+    slopes = tuple(float(np.clip(np.polyfit(xc, yc, 1)[0], 0.5, 2.0)) if np.ptp(xc) > 1e-6 else 1.0
+                   for xc, yc in zip(x, y, strict=True))
+    return Tone(knots_in=tuple(tuple(float(v) for v in xc) for xc in x),
+                knots_out=tuple(tuple(float(v) for v in yc) for yc in y), pixels=count, slopes=slopes)
+
+
+def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
+    """Fit a gain per channel and one power of the sRGB values shared by R, G and B.
+
+    The mapping a camera's pipeline implies: white balance and exposure are
+    gains on linear light, then one tone curve is applied alike to the three
+    channels' sRGB values; over the range skin spans it is taken to be a power,
+    ``s_fixed = (gain-corrected s_moving) ** q``. Fitted (least squares in
+    log-linear light) to the same quantile pairs as :func:`match_tone`, whose
+    curve through them assumes no form but is only known where the reference
+    has tones. A close-up's surroundings are a few surfaces (a wall, dark hair,
+    teeth) with gaps between their tones where the skin lies: between and
+    beyond them the three channels' quantile curves are guesses that bend
+    apart, and colour moves with them (on the demo close-ups under the
+    phantoms' relightings, melanin by up to 65 % of a +0.1 OD tan; with this
+    model, 8-9 %: docs/metrics.md). One power for three channels is pinned by
+    whichever channel's tones the reference spans.
+
+    Parameters
+    ----------
+    moving, fixed, reference
+        As for :func:`match_tone`.
+
+    Returns
+    -------
+    Tone
+        Knots on the fitted curve from the darkest usable value to 1, so that
+        :meth:`Tone.change` reads its power back; identity as for :func:`match_tone`.
+    """
+    knots = _quantile_knots(moving, fixed, reference)
+    if knots is None:
+        return IDENTITY_TONE
+    x, y, count = knots
+    power = _shared_power(x, y)
+    grid = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
+    offsets = (y - _powered(x, power)).mean(axis=1)
+    curve = _powered(grid, power)
+    # beyond the grid: below it Tone.apply floors the light, above it clips; the end slope for both
+    slope = float((curve[-1] - curve[-2]) / (grid[-1] - grid[-2]))
+    knots_in = tuple(float(v) for v in grid)
+    return Tone(knots_in=(knots_in,) * 3,
+                knots_out=tuple(tuple(float(v) for v in curve + offset) for offset in offsets),
+                pixels=count, slopes=(slope,) * 3)
+
+
+def _quantile_knots(moving: np.ndarray, fixed: np.ndarray,
+                    reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Paired 2nd..98th percentiles of log-linear light per channel: (3, 49) x and y, and the pixel count."""
     usable = reference & (moving.max(axis=2) < 0.98) & (fixed.max(axis=2) < 0.98)
     usable &= (moving.min(axis=2) > _DARKEST) & (fixed.min(axis=2) > _DARKEST)
     count = int(usable.sum())
     if count < _MIN_REFERENCE_PIXELS:
-        return IDENTITY_TONE
-    knots_in, knots_out, slopes = [], [], []
-    for c in range(3):
-        x = np.percentile(np.log(moving[..., c][usable]), _QUANTILES)
-        y = np.percentile(np.log(fixed[..., c][usable]), _QUANTILES)
-        x = np.maximum.accumulate(x + np.arange(x.size) * 1e-7)  # strictly increasing for interp
-        knots_in.append(tuple(float(v) for v in x))
-        knots_out.append(tuple(float(v) for v in y))
-        slopes.append(float(np.clip(np.polyfit(x, y, 1)[0], 0.5, 2.0)) if np.ptp(x) > 1e-6 else 1.0)
-    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count, slopes=tuple(slopes))
+        return None
+    x = np.stack([np.percentile(np.log(moving[..., c][usable]), _QUANTILES) for c in range(3)])
+    y = np.stack([np.percentile(np.log(fixed[..., c][usable]), _QUANTILES) for c in range(3)])
+    x = np.maximum.accumulate(x + np.arange(x.shape[1]) * 1e-7, axis=1)  # strictly increasing for interp
+    return x, y, count
+
+
+def _powered(log_linear: np.ndarray, power: float | np.ndarray) -> np.ndarray:
+    """Log-linear light after a power of its sRGB values (float64; `power` may broadcast)."""
+    srgb = np.asarray(linear_to_srgb(np.exp(log_linear)), np.float64)
+    return np.log(np.maximum(_decode(srgb ** power), 1e-12))
+
+
+def _shared_power(x: np.ndarray, y: np.ndarray) -> float:
+    """The power of sRGB values, one for all channels, that best maps knots `x` onto `y` up to gains.
+
+    Least squares over every channel's knots, each channel's offset (its gain) free: a
+    grid over 0.5..2 (log-spaced, steps of 0.3 %), refined by the parabola through the
+    best point and its neighbours.
+    """
+    powers = np.exp(np.linspace(math.log(0.5), math.log(2.0), _POWER_GRID))
+    mapped = _powered(x[None], powers[:, None, None])  # (powers, 3, knots)
+    residual = (y[None] - mapped) - (y[None] - mapped).mean(axis=2, keepdims=True)
+    cost = (residual**2).sum(axis=(1, 2))
+    i = int(np.clip(np.argmin(cost), 1, len(powers) - 2))
+    a, b, c = cost[i - 1: i + 2]
+    step = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c > 0 else 0.0
+    log_powers = np.log(powers)
+    return float(np.exp(log_powers[i] + np.clip(step, -1, 1) * (log_powers[1] - log_powers[0])))
