@@ -444,8 +444,9 @@ def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarra
 
     The mapping a camera's pipeline implies: white balance and exposure are
     gains on linear light, then one tone curve is applied alike to the three
-    channels' sRGB values; over the range skin spans it is taken to be a power,
-    ``s_fixed = (gain-corrected s_moving) ** q``. Fitted (least squares in
+    channels' sRGB values; over the range skin spans it is taken to be a power:
+    ``fixed = gain[c] * decode(encode(moving) ** q)`` in linear light, with the
+    sRGB curve's ``encode`` and ``decode`` (IEC 61966-2-1). Fitted (least squares in
     log-linear light) to the same quantile pairs as :func:`match_tone`, whose
     curve through them assumes no form but is only known where the reference
     has tones. A close-up's surroundings are a few surfaces (a wall, dark hair,

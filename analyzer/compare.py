@@ -36,6 +36,7 @@ from analyzer.color import (
     estimate_illuminant,
     match_tone,
     match_tone_pairs,
+    match_tone_power,
     normalize,
     optical_density,
     srgb_to_linear,
@@ -65,19 +66,14 @@ from analyzer.metrics.texture import (
     texture,
     wrinkle_map,
 )
-from analyzer.skin import CARD_MARGIN_MM, SkinRegions, not_skin, regions
+from analyzer.skin import CARD_MARGIN_MM, MIN_REFERENCE_SHARE, SkinRegions, not_skin, regions
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.10"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.11"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
-# Less backdrop than this share of the frame is a sliver at its corners (a cap, a coloured flag):
-# one or two surfaces, not the light. A face filling the frame left 0.3 % (the Hopper phantom
-# cropped to the face), and the light it gave turned its erythema index from 46.4 into 3.1, with
-# 0.05 OD more haemoglobin tipping the sample over the pixel minimum. Front views: 27..58 %.
-_MIN_REFERENCE_SHARE = 0.05
 _TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means
 _TONE_BLOCK = 8  # px: the tone curve is fitted on block means no smaller than a JPEG block
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
@@ -179,7 +175,7 @@ class Comparison:
     delta: Mapping[str, float]
     significant: Mapping[str, bool]
     tone: Tone
-    light: str  # "reference" (a face's surroundings), "backdrop" (a close-up's), "card", or "camera"
+    light: str  # "reference" (a face's surroundings), "backdrop" (a close-up's), "card" or "camera"
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
@@ -246,8 +242,10 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     common = _restrict(skin, inner)
     card_note = ()
-    if skin.card is None:
-        tone = _tone(alignment.warped, before, skin.reference & inner)
+    if skin.card is None and illuminant.source == "camera":
+        tone = IDENTITY_TONE  # too little reference to read the light from: colour as the camera saw it
+    elif skin.card is None:
+        tone = _tone(alignment.warped, before, skin.reference & inner, shared_power=skin.face_box is None)
     else:  # the card may sit elsewhere in the later photo: pair its patches, not its place
         later_card = find_card(after)
         if later_card is None:
@@ -399,8 +397,9 @@ def _light(illuminant: Illuminant, skin: SkinRegions) -> str:
     """Where the light is read from, which decides the noise limits a change is judged by.
 
     "card" or "reference" (a face's surroundings) as the illuminant says; "backdrop" for a
-    close-up's backdrop (one surface of a narrow range of tones, so its tone curve is less
-    sure than a face's surroundings'); "camera" when there is no reference.
+    close-up's surroundings (a backdrop, hair, eyes, teeth: a few surfaces with gaps between
+    their tones, so its tone curve is a gain per channel and one shared power, and less sure
+    than a face's surroundings'); "camera" when there is too little reference.
     """
     if illuminant.source not in ("reference", "card"):
         return "camera"
@@ -416,13 +415,21 @@ def _illuminant(img: np.ndarray, skin: SkinRegions) -> Illuminant:
         return replace(found, source="card") if found.source == "reference" else found
     step = math.ceil(math.sqrt(reference.size / _SAMPLE_PIXELS))
     count = int(np.count_nonzero(reference))
-    if count < _MIN_REFERENCE_SHARE * reference.size:
+    if count < MIN_REFERENCE_SHARE * reference.size:
         return Illuminant(rgb=(1.0, 1.0, 1.0), source="camera", pixels=count)
     return estimate_illuminant(srgb_to_linear(img[::step, ::step]), reference[::step, ::step])
 
 
-def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
-    """The tone curve from `moving` (aligned) to `fixed`, fitted on blocks of their reference surfaces."""
+def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray, *, shared_power: bool) -> Tone:
+    """The tone curve from `moving` (aligned) to `fixed`, fitted on blocks of their reference surfaces.
+
+    A face's surroundings span the skin's tones and more, and the quantile curve
+    (:func:`~analyzer.color.match_tone`) follows any tone curve there; a close-up's are a few
+    surfaces with gaps where the skin's tones lie (``shared_power``): a gain per channel
+    and one power for all three (:func:`~analyzer.color.match_tone_power`). Each measured
+    both ways on the phantoms: docs/metrics.md, "Close-ups: a colour card, the surroundings,
+    or neither".
+    """
     if not reference.any():
         return IDENTITY_TONE
     # JPEG's 8 px blocks where the reference is large enough to leave 4000 of them (a small photo
@@ -434,7 +441,8 @@ def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
                        interpolation=cv2.INTER_AREA) > 1.0 - 1e-6  # blocks wholly on the reference
     moving_means, moving_ok = block_means(moving, block)
     fixed_means, fixed_ok = block_means(fixed, block)
-    return match_tone(moving_means, fixed_means, whole & moving_ok & fixed_ok)
+    matcher = match_tone_power if shared_power else match_tone
+    return matcher(moving_means, fixed_means, whole & moving_ok & fixed_ok)
 
 
 def _card_tone(moving: np.ndarray, moving_card: Card, fixed: np.ndarray, fixed_card: Card) -> Tone:

@@ -11,7 +11,8 @@ Metrics are only as good as the area they average over. :func:`regions` finds
   frontal photo);
 * the **reference**: what is clearly not skin (background, clothing, hair)
   and so tells the light's colour (see :func:`analyzer.color.estimate_illuminant`);
-  on a close-up, its backdrop less 2 mm beside the skin -- or, when a colour
+  on a close-up, whatever surrounds the skin (backdrop, hair, eyes, teeth)
+  less 2 mm beside it -- or, when a colour
   checker is in the photo (:mod:`analyzer.card`), its neutral patches, and the
   card is not skin;
 * the **scale** in pixels per millimetre: from the face's size where a face
@@ -40,7 +41,7 @@ from analyzer.color import srgb_to_linear
 from analyzer.images import check_rgb8
 from analyzer.quality import detect_face
 
-__all__ = ["CARD_MARGIN_MM", "ZONES", "SkinRegions", "not_skin", "regions"]
+__all__ = ["CARD_MARGIN_MM", "MIN_REFERENCE_SHARE", "ZONES", "SkinRegions", "not_skin", "regions"]
 
 ZONES = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 
@@ -79,7 +80,12 @@ _GLARE = 0.96  # linear: any channel above this is clipped or specular
 # percentile to median), the cheeks' skin below 0.18 (99th percentile) and 0.36 (99.9th). The
 # greyer area must also reach the frame's edge, so a pale scar or vitiligo inside the skin stays.
 _GREYER = 0.33
-_BACKDROP_MARGIN_MM = 2.0  # of the backdrop beside the skin is not the light's reference
+# Less reference than this share of the frame is a sliver at its corners (a cap, a coloured flag):
+# one or two surfaces, not the light. A face filling the frame left 0.3 % (the Hopper phantom
+# cropped to the face), and the light it gave turned its erythema index from 46.4 into 3.1, with
+# 0.05 OD more haemoglobin tipping the sample over the pixel minimum. Front views: 27..58 %.
+MIN_REFERENCE_SHARE = 0.05
+_BACKDROP_MARGIN_MM = 2.0  # of a close-up's surroundings beside the skin are not the light's reference
 _SKIN_HUE = (0.79, -0.62)  # unit (ln R/G, ln B/G) from grey towards skin's median (demo: 0.45, -0.35)
 # A later photo's shadow hides skin only where that skin is at most this share as light as it was
 # (each photo's luminance relative to its skin's median). Pixels near the darkness cut in both
@@ -161,8 +167,15 @@ def regions(img: np.ndarray, *, mask: np.ndarray | None = None,
         skin &= ~_shadow(img, skin)
         zones: dict[str, np.ndarray] = {}
         scale, source = min(h, w) / _CLOSE_UP_SIDE_MM, "frame"
-        # the backdrop is the light's reference, away from the skin's halo and the jaw's shadow on it
-        reference = backdrop & ~glare & ~_near(skin, _BACKDROP_MARGIN_MM * scale)
+        # the light's reference: with a backdrop in view, all that surrounds the skin (backdrop,
+        # hair, eyes, teeth), away from the skin's halo and the jaw's shadow on the backdrop and
+        # inside the frame's vignetted border. Hair alone is no reference: dark and narrow in tone,
+        # it read the power of the phantoms' relightings up to 0.13 off (the demo close-ups cropped
+        # to hair and skin), where with the backdrop it is read within 0.005.
+        beside = _near(skin, _BACKDROP_MARGIN_MM * scale) | glare
+        reference = backdrop & ~beside
+        if np.count_nonzero(reference) >= MIN_REFERENCE_SHARE * h * w:
+            reference = _border(h, w) & ~beside
     else:
         oval = _ellipse((h, w), box, *_FACE_OVAL)
         skin = oval & ~glare

@@ -18,7 +18,8 @@ measurement noise. Printed per metric:
 * how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles): the
   range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
 
-A close-up's light is read from its backdrop (``"backdrop"``). A view named
+A close-up's light is read from what surrounds its skin when a backdrop is in view
+(``"backdrop"``). A view named
 ``<view>+card`` is that photo with a colour checker held beside the skin
 (``tests/phantoms/card.py``): its light is then read from the card (``"card"``).
 ``<view>+skin-only`` is the close-up cropped to skin and hair, with no backdrop:
@@ -157,7 +158,8 @@ def main() -> None:
     print("}")
 
 
-LIGHTS = {"reference": "non-skin reference, tone matched", "backdrop": "close-up's backdrop, tone matched",
+LIGHTS = {"reference": "non-skin reference, tone matched",
+          "backdrop": "close-up's surroundings, backdrop in view, tone matched",
           "card": "colour card, tone matched patch by patch",
           "camera": "camera's white balance (no reference)"}
 
