@@ -48,8 +48,10 @@ uploads = st.file_uploader(
     "Drop the session's photos here (several at once: JPEG, PNG, HEIC, TIFF, WebP)",
     type=["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"], accept_multiple_files=True,
     key=f"s_photos_{st.session_state.get('upload_round', 0)}", disabled=not patient.photo_consent,
-    help="For close-ups, hold a 24-patch colour checker beside the skin at every visit: its grey "
-         "patches give the light, so a close-up's colour repeats as a front view's does.")
+    help="For close-ups, keep the same plain backdrop (a wall, a towel) in view beside the skin at "
+         "every visit, or hold a 24-patch colour checker there: the light is read from them, so a "
+         "close-up's colour repeats as a front view's does. Skin and hair alone is measured as the "
+         "camera saw it, and its colour is much noisier.")
 
 
 def _guess_view(name: str) -> str:
