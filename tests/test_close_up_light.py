@@ -12,6 +12,10 @@ backdrop is in view, whose light is the camera's.
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import math
+import sys
 from pathlib import Path
 
 import cv2
@@ -19,8 +23,10 @@ import numpy as np
 import pytest
 from phantoms import close_ups
 from phantoms import skin as phantom
+from skimage import data as skdata
 
 from analyzer import compare, load_image
+from analyzer.color import HAEMOGLOBIN
 from analyzer.skin import regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
@@ -107,3 +113,55 @@ def test_hair_alone_is_no_reference(view):
     # had it been matched on the hair, this light's power would have been read 0.10 to 0.13 off
     # (measured with the hair as reference); colour is then judged by the camera's noise limits
     assert comparison.light == "camera" and comparison.tone.pixels == 0
+
+
+def _make_demo(monkeypatch):
+    """sample_images/make_demo.py as a module (its dataclasses look their module up in sys.modules)."""
+    spec = importlib.util.spec_from_file_location("make_demo", DEMO / "make_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "make_demo", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("view", close_ups.VIEWS)
+def test_the_demo_courses_fading_cheek_redness_is_measured_as_planted_on_the_close_ups(view, monkeypatch):
+    """The demo patient's close-ups, sessions 2-5 against 1: each with its own pose and light (truth.json).
+
+    Planted: rosacea-like cheek redness fading from 0.12 to 0.06 OD of haemoglobin over a Gaussian
+    field (make_demo.py); its change in erythema index is that OD times 41.7 EI units per OD
+    (Dawson's index of haemoglobin's direction) times the field's mean over the compared skin.
+    """
+    make_demo = _make_demo(monkeypatch)
+    truth = json.loads((DEMO / "truth.json").read_text())
+    planted_od = {p["file"]: p["planted"]["cheek_redness_od"] for p in truth["photos"]}
+    source = skdata.astronaut().astype(np.float32) / 255.0
+    (x0, y0), (w0, h0) = make_demo.SRC_ORIGIN, make_demo.SRC_SIZE
+    up = make_demo.UPSCALE
+    scene = np.clip(cv2.resize(source[y0:y0 + h0, x0:x0 + w0], None, fx=up, fy=up,
+                               interpolation=cv2.INTER_CUBIC), 0, 1)
+    cheeks = (make_demo._gaussian_field(scene.shape[:2], make_demo.CHEEKS, 9.0)
+              * make_demo._skin_mask(scene)).astype(np.float32)
+    _, _, size = make_demo.VIEWS[view]
+    field = cv2.warpPerspective(cheeks, make_demo._view_matrix(view), size, flags=cv2.INTER_LINEAR)
+    ei_per_od = 100 / math.log(10) * float(HAEMOGLOBIN[1] - HAEMOGLOBIN[0])
+    baseline = f"session1_{view}.jpg"
+    before = load_image(DEMO / baseline)
+    rows = []
+    for session in (2, 3, 4, 5):
+        name = f"session{session}_{view}.jpg"
+        comparison = compare(before, load_image(DEMO / name))
+        maps = comparison.before.maps
+        bx0, by0, bx1, by1 = maps.box
+        on_skin = cv2.resize(field[by0:by1, bx0:bx1], maps.mask.shape[::-1], interpolation=cv2.INTER_AREA)
+        planted = ei_per_od * (planted_od[name] - planted_od[baseline]) * float(on_skin[maps.mask].mean())
+        rows.append((session, comparison.light, planted, comparison.delta["redness.erythema_index"]))
+    print(view, [(s, light, round(p, 3), round(m, 3)) for s, light, p, m in rows])
+    assert all(light == "backdrop" for _, light, _, _ in rows), rows
+    measured = [m for *_, m in rows]
+    assert measured == sorted(measured, reverse=True), rows  # it fades session by session, as planted
+    # within 0.2 EI units of the planted change: a repeat photo's noise limit (MDC95 0.17). Measured
+    # at 1.11: left 0.06-0.14 under, right 0.04-0.19 over (the planted changes 0.14-0.48); at 1.10, with
+    # the backdrop alone, left -0.64, -0.56, -1.29, -0.66 for -0.15, -0.27, -0.39, -0.48 planted, and
+    # right -0.38, -0.47, +0.13, -0.71 for -0.14, -0.23, -0.36, -0.43.
+    assert all(abs(m - p) < 0.2 for _, _, p, m in rows), rows
