@@ -298,8 +298,11 @@ _POWER_STEPS = 12  # fixed-point steps of Tone.srgb_power
 
 IDENTITY_TONE = Tone(knots_in=(), knots_out=(), pixels=0, slopes=(1.0, 1.0, 1.0))
 _QUANTILES = np.arange(2.0, 98.1, 2.0)
-_POWER_GRID = 481  # powers tried by _shared_power over 0.5..2, log-spaced: steps of 0.29 %
+_POWER_GRID = 49  # powers per grid of _shared_power: 0.5..2 log-spaced, then the best's neighbours'
 _POWER_KNOTS = 129  # knots of match_tone_power's curve: 0.054 apart in log light
+_POWER_PLACES = 8000  # places the power is searched on (a regular subsample of the reference's)
+_ROBUST_PASSES = 3  # fits of match_tone_power, each leaving out what the last one did not explain
+_OUTLIER_SDS = 3.5  # residual, in robust standard deviations (1.4826 x median), that is left out
 _MIN_SURFACES = 8  # paired surfaces match_tone_pairs needs: a curve through fewer is a guess
 # match_tone_pairs fits a cubic in log-log: smooth enough for exposure, white balance and a tone
 # curve's bend over the card's range, and 4 parameters from 24 patches average JPEG's error on
@@ -440,48 +443,79 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
 
 
 def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
-    """Fit a gain per channel and one power of the sRGB values shared by R, G and B.
+    """Fit a gain per channel and one power of the sRGB values shared by R, G and B, place by place.
 
     The mapping a camera's pipeline implies: white balance and exposure are
     gains on linear light, then one tone curve is applied alike to the three
     channels' sRGB values; over the range skin spans it is taken to be a power:
     ``fixed = gain[c] * decode(encode(moving) ** q)`` in linear light, with the
-    sRGB curve's ``encode`` and ``decode`` (IEC 61966-2-1). Fitted (least squares in
-    log-linear light) to the same quantile pairs as :func:`match_tone`, whose
-    curve through them assumes no form but is only known where the reference
-    has tones. A close-up's surroundings are a few surfaces (a wall, dark hair,
+    sRGB curve's ``encode`` and ``decode`` (IEC 61966-2-1). :func:`match_tone`'s
+    quantile curve assumes no form but is only known where the reference has
+    tones. A close-up's surroundings are a few surfaces (a wall, dark hair,
     teeth) with gaps between their tones where the skin lies: between and
     beyond them the three channels' quantile curves are guesses that bend
     apart, and colour moves with them (on the demo close-ups under the
     phantoms' relightings, melanin by up to 65 % of a +0.1 OD tan; with this
-    model, 8-9 %: docs/metrics.md). One power for three channels is pinned by
+    model, 7-9 %: docs/metrics.md). One power for three channels is pinned by
     whichever channel's tones the reference spans.
+
+    The photos are aligned, so their values are first paired place by place: a
+    surface that moved between them (a lock of hair now over the wall) would
+    shift every quantile, but here shows as places that do not follow the
+    mapping, and is left out (residual, in 8-bit code steps, beyond 3.5 robust
+    standard deviations of a weighted fit; three passes). The curve is then
+    fitted, by least squares in log-linear light, to the 2nd..98th percentiles
+    of the places that follow it, paired as :func:`match_tone` pairs them.
 
     Parameters
     ----------
-    moving, fixed, reference
-        As for :func:`match_tone`.
+    moving, fixed : (H, W, 3) float32 ndarray
+        Linear RGB, 0..1, same shape (pixels or block means), `moving` aligned onto `fixed`.
+    reference : (H, W) bool ndarray
+        Non-skin places both photos cover.
 
     Returns
     -------
     Tone
         Knots on the fitted curve from the darkest usable value to 1, so that
-        :meth:`Tone.change` reads its power back; identity as for :func:`match_tone`.
+        :meth:`Tone.change` reads its power back; ``pixels`` counts the places
+        that followed it. Identity when fewer than 2000 places are usable.
     """
-    knots = _quantile_knots(moving, fixed, reference)
-    if knots is None:
+    usable = reference & (moving.max(axis=2) < 0.98) & (fixed.max(axis=2) < 0.98)
+    usable &= (moving.min(axis=2) > _DARKEST) & (fixed.min(axis=2) > _DARKEST)
+    if int(usable.sum()) < _MIN_REFERENCE_PIXELS:
         return IDENTITY_TONE
-    x, y, count = knots
-    power = _shared_power(x, y)
+    x = np.log(moving[usable].astype(np.float64)).T  # (3, places)
+    y = np.log(fixed[usable].astype(np.float64)).T
+    # an 8-bit code's step in log light is e(s) / s at sRGB value s: residuals are weighed in
+    # code values, so that dark hair's coarse steps weigh no more than a light wall's fine ones
+    srgb = np.asarray(linear_to_srgb(np.exp(y)), np.float64)
+    weight = (srgb / _srgb_exponent(srgb)) ** 2
+    stride = max(1, x.shape[1] // _POWER_PLACES)  # the power is searched on a regular subsample
+    keep = np.ones(x.shape[1], bool)
+    for _ in range(_ROBUST_PASSES):
+        sample = np.flatnonzero(keep)[::stride]
+        power = _shared_power(x[:, sample], y[:, sample], weight[:, sample])
+        residual = y - _powered(x, power)
+        offsets = (residual * weight)[:, keep].sum(axis=1) / weight[:, keep].sum(axis=1)
+        error = (np.abs(residual - offsets[:, None]) * np.sqrt(weight)).max(axis=0)
+        spread = 1.4826 * float(np.median(error[keep]))
+        keep = error <= max(_OUTLIER_SDS * spread, 1e-6)
+    # the curve itself through the quantiles of the places that follow it: ranks average each
+    # place's JPEG error over the whole reference, where pairs carry it (melanin under the
+    # phantoms' relightings: p90 10.6 and 11.9 % of a +0.1 OD tan on the pairs, 9.0 and 6.9 % so)
+    xq = np.percentile(x[:, keep], _QUANTILES, axis=1).T
+    yq = np.percentile(y[:, keep], _QUANTILES, axis=1).T
+    power = _shared_power(xq, yq, np.ones_like(xq))
+    offsets = (yq - _powered(xq, power)).mean(axis=1)
     grid = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
-    offsets = (y - _powered(x, power)).mean(axis=1)
     curve = _powered(grid, power)
     # beyond the grid: below it Tone.apply floors the light, above it clips; the end slope for both
     slope = float((curve[-1] - curve[-2]) / (grid[-1] - grid[-2]))
     knots_in = tuple(float(v) for v in grid)
     return Tone(knots_in=(knots_in,) * 3,
                 knots_out=tuple(tuple(float(v) for v in curve + offset) for offset in offsets),
-                pixels=count, slopes=(slope,) * 3)
+                pixels=int(keep.sum()), slopes=(slope,) * 3)
 
 
 def _quantile_knots(moving: np.ndarray, fixed: np.ndarray,
@@ -504,19 +538,23 @@ def _powered(log_linear: np.ndarray, power: float | np.ndarray) -> np.ndarray:
     return np.log(np.maximum(_decode(srgb ** power), 1e-12))
 
 
-def _shared_power(x: np.ndarray, y: np.ndarray) -> float:
-    """The power of sRGB values, one for all channels, that best maps knots `x` onto `y` up to gains.
+def _shared_power(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+    """The power of sRGB values, one for all channels, that best maps `x` onto `y` up to gains.
 
-    Least squares over every channel's knots, each channel's offset (its gain) free: a
-    grid over 0.5..2 (log-spaced, steps of 0.3 %), refined by the parabola through the
-    best point and its neighbours.
+    `x`, `y`, `weight`: (3, N) log-linear values paired column by column, and each pair's
+    weight. Weighted least squares over every channel, each channel's offset (its gain)
+    free: a grid over 0.5..2 (log-spaced, steps of 2.9 %), a finer one (0.12 %) around its
+    best, then the parabola through the best point and its neighbours.
     """
-    powers = np.exp(np.linspace(math.log(0.5), math.log(2.0), _POWER_GRID))
-    mapped = _powered(x[None], powers[:, None, None])  # (powers, 3, knots)
-    residual = (y[None] - mapped) - (y[None] - mapped).mean(axis=2, keepdims=True)
-    cost = (residual**2).sum(axis=(1, 2))
-    i = int(np.clip(np.argmin(cost), 1, len(powers) - 2))
+    low, high = math.log(0.5), math.log(2.0)
+    total = weight.sum(axis=1, keepdims=True)
+    for _ in range(2):
+        log_powers = np.linspace(low, high, _POWER_GRID)
+        mapped = y[None] - _powered(x[None], np.exp(log_powers)[:, None, None])  # (powers, 3, N)
+        residual = mapped - (mapped * weight).sum(axis=2, keepdims=True) / total
+        cost = (residual**2 * weight).sum(axis=(1, 2))
+        i = int(np.clip(np.argmin(cost), 1, len(log_powers) - 2))
+        low, high = log_powers[i - 1], log_powers[i + 1]
     a, b, c = cost[i - 1: i + 2]
     step = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c > 0 else 0.0
-    log_powers = np.log(powers)
     return float(np.exp(log_powers[i] + np.clip(step, -1, 1) * (log_powers[1] - log_powers[0])))

@@ -58,7 +58,7 @@ def _exact_power(power: float):
     """``match_tone_power`` with the power given, not fitted."""
     def fit(moving, fixed, reference):
         saved = color._shared_power
-        color._shared_power = lambda x, y: 1.0 / power
+        color._shared_power = lambda *_: 1.0 / power
         try:
             return color.match_tone_power(moving, fixed, reference)
         finally:

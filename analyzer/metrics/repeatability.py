@@ -101,7 +101,7 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
         "pigmentation.ita_deg": 0.237,
         "pigmentation.tone_unevenness": 0.203,
         "texture.roughness": 0.605,
-        "texture.wrinkle_density": 3.65,
+        "texture.wrinkle_density": 3.66,
         "texture.pore_density": 6.77,
     },
     "card": {
