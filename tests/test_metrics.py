@@ -18,7 +18,7 @@ import pytest
 from analyzer import NoSkin, analyze, compare, load_image
 from analyzer.metrics import METRICS, info
 from analyzer.recovery import fit_fading
-from analyzer.skin import ZONES
+from analyzer.skin import ZONES, regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
 TRUTH = json.loads((DEMO / "truth.json").read_text())
@@ -322,3 +322,29 @@ def test_a_followed_spot_is_outlined_at_its_level_so_it_shrinks_as_it_fades():
     assert np.array_equal(moved, drawn)  # a peak a few px off still finds the spot
     faded = outline_spots(np.maximum(cone - 10.5, 0), peak, [spot], px_per_mm=10.0)
     assert not faded.any()  # 9.5 MI at the peak: under its level, it covers nothing
+
+
+def _in_another_top(photo: np.ndarray) -> tuple[np.ndarray, float]:
+    """The demo front view with the orange suit turned blue; and the suit's share of the reference."""
+    reference = regions(photo).reference
+    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
+    suit = reference & (hsv[..., 1] > 100) & (hsv[..., 0] < 25)  # saturated orange
+    suit[: int(0.6 * photo.shape[0])] = False
+    hsv[..., 0][suit] = (hsv[..., 0][suit].astype(np.int16) + 90) % 180  # orange -> blue
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), float(suit.sum() / reference.sum())
+
+
+def test_another_top_at_the_next_visit_is_no_change_of_skin():
+    """The light is matched on what surrounds the face; a patient's clothes are part of it, and change."""
+    photo = _photo("session1_front.jpg")
+    later, share = _in_another_top(photo)
+    assert share > 0.1, share
+    comparison = compare(photo, later)
+    colour = ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
+              "pigmentation.ita_deg")
+    moves = {key: round(comparison.delta[key], 3) for key in colour}
+    print(f"suit {100 * share:.0f} % of the reference:", moves, comparison.tone.change())
+    # measured at 1.11: the suit is 13 % of the reference; erythema -0.005 EI units (MDC95 0.078), red
+    # areas +0.02 % (0.76), melanin +0.07 MI units (0.15), ITA -0.04 degrees (0.13). Paired by rank
+    # over all the reference (until 1.11): erythema +17.9, red areas +37.5, melanin +51.5, ITA -26.4.
+    assert not any(comparison.significant[key] for key in colour), moves

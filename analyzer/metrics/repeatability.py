@@ -32,12 +32,12 @@ MEASURED_AT = "1.11"
 MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
     "reference": {
         "redness.erythema_index": 0.0782,
-        "redness.red_area_pct": 0.758,
+        "redness.red_area_pct": 0.759,
         "pigmentation.melanin_index": 0.146,
         "pigmentation.spot_count": 1.0,
-        "pigmentation.spot_area_pct": 0.183,
-        "pigmentation.ita_deg": 0.134,
-        "pigmentation.tone_unevenness": 0.0743,
+        "pigmentation.spot_area_pct": 0.184,
+        "pigmentation.ita_deg": 0.133,
+        "pigmentation.tone_unevenness": 0.0747,
         "texture.roughness": 0.0395,
         "texture.wrinkle_density": 0.177,
         "texture.pore_density": 18.5,
@@ -82,12 +82,12 @@ MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
 COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
     "reference": {
         "redness.erythema_index": 0.23,
-        "redness.red_area_pct": 0.723,
+        "redness.red_area_pct": 0.724,
         "pigmentation.melanin_index": 0.139,
         "pigmentation.spot_count": 0.0,
-        "pigmentation.spot_area_pct": 4.5,
-        "pigmentation.ita_deg": 0.0971,
-        "pigmentation.tone_unevenness": 0.189,
+        "pigmentation.spot_area_pct": 4.52,
+        "pigmentation.ita_deg": 0.0966,
+        "pigmentation.tone_unevenness": 0.19,
         "texture.roughness": 0.26,
         "texture.wrinkle_density": 4.12,
         "texture.pore_density": 6.39,
@@ -101,7 +101,7 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
         "pigmentation.ita_deg": 0.237,
         "pigmentation.tone_unevenness": 0.203,
         "texture.roughness": 0.605,
-        "texture.wrinkle_density": 3.66,
+        "texture.wrinkle_density": 3.65,
         "texture.pore_density": 6.77,
     },
     "card": {
@@ -130,16 +130,16 @@ COEFFICIENT_OF_VARIATION: dict[str, dict[str, float]] = {
     },
 }
 ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
-    "redness.erythema_index": 0.0897,
-    "redness.red_area_pct": 1.45,
+    "redness.erythema_index": 0.0896,
+    "redness.red_area_pct": 1.44,
     "pigmentation.melanin_index": 0.164,
     "pigmentation.spot_count": 1.0,
     "pigmentation.spot_area_pct": 0.433,
     "pigmentation.ita_deg": 0.142,
     "pigmentation.tone_unevenness": 0.107,
-    "texture.roughness": 0.08,
+    "texture.roughness": 0.0801,
     "texture.wrinkle_density": 0.521,
-    "texture.pore_density": 19.8,
+    "texture.pore_density": 19.7,
 }
 
 
@@ -163,7 +163,7 @@ MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {
     "brightness": (0.806, 1.251),
     "red_balance": (0.948, 1.089),
     "blue_balance": (0.928, 1.055),
-    "power": (0.951, 1.065),
+    "power": (0.952, 1.065),
 }
 _LIGHT_WORDS = {"brightness": "brightness", "red_balance": "red balance", "blue_balance": "blue balance",
                 "power": "tone curve"}
