@@ -70,7 +70,7 @@ from analyzer.skin import CARD_MARGIN_MM, MIN_REFERENCE_SHARE, SkinRegions, not_
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.11"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.12"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -165,8 +165,9 @@ class Comparison:
     False), ``after`` is None and ``delta`` and ``significant`` are empty: no
     change is reported that could be a different patch of skin. ``notes`` say, in
     words for people, when the two photos were lit more differently than the repeat
-    photos the minimal detectable changes were measured on, so a change near its
-    limit may be the light.
+    photos the minimal detectable changes were measured on, or taken through tone
+    curves of another shape (another phone or camera app: ``tone.departure``), so a
+    change near its limit may be the light or the camera.
     """
 
     alignment: Alignment
@@ -288,7 +289,8 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
     beyond = light_beyond_measured(tone.change()) if light != "camera" else []
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
-             "the light; photograph with the same lamp, distance and camera settings.",) if beyond else ()
+             "the light or the camera; photograph with the same lamp, distance, phone and camera "
+             "settings.",) if beyond else ()
     if hidden_share >= _HIDDEN_NOTE:
         notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
                   "dark hair or deep shadow) and was measured in neither photo.",)

@@ -15,7 +15,8 @@ measurement noise. Printed per metric:
   -- a change smaller than this is not called
   significant (Weir 2005, doi:10.1519/15184.1);
 * zone figures (the largest over the five zones);
-* how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles): the
+* how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles; for the
+  tone curve's departure from a power, the largest of front views and close-ups): the
   range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
 
 A close-up's light is read from what surrounds its skin when a backdrop is in view
@@ -110,8 +111,10 @@ def main() -> None:
                 refused += 1
                 continue
             light_of[view] = c.light
-            if c.light == "reference":
-                for key, value in c.tone.change().items():
+            for key, value in c.tone.change().items():
+                # the light's ranges from the front view; a curve's departure from a power from every
+                # pair whose light was matched on its surroundings (close-ups' are a few surfaces)
+                if c.light == "reference" or (key == "departure" and c.light == "backdrop"):
                     light_change.setdefault(key, []).append(value)
             for key, value in c.delta.items():
                 base = key if not key.startswith("zone.") else "zone." + key.split(".", 2)[2]
@@ -154,6 +157,8 @@ def main() -> None:
     print("MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {")
     for key, values in light_change.items():
         low, high = np.percentile(values, [2.5, 97.5])
+        if key == "departure":  # 0 is the same curve: only an upper limit
+            low, high = 0.0, max(values)
         print(f'    "{key}": ({low:.3f}, {high:.3f}),')
     print("}")
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 
+from analyzer.color import SHAPE_LIMIT
+
 __all__ = ["COEFFICIENT_OF_VARIATION", "MEASURED_AT", "MEASURED_LIGHT_CHANGE", "MINIMAL_DETECTABLE_CHANGE",
            "ZONE_MINIMAL_DETECTABLE_CHANGE", "light_beyond_measured", "minimal_detectable_change"]
 
 # The algorithm version (analyzer.compare.ALGORITHM_VERSION) the figures below were measured with:
 # a version that measures differently needs them measured again (tests/test_metrics.py checks).
-MEASURED_AT = "1.11"
+MEASURED_AT = "1.12"
 
 MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
     "reference": {
@@ -158,12 +160,16 @@ def minimal_detectable_change(key: str, light: str) -> float:
 # above hold for pairs within these; a pair lit more differently moves the metrics more (of the
 # phantom's 12 relightings of up to +-30 % exposure, +-12 % balance and +-15 % gamma, 10 lie
 # beyond these, and lighting alone is called significant there for erythema in 4 and roughness
-# in 12; measured at algorithm 1.8).
+# in 12; measured at algorithm 1.8). ``departure``: how far the tone curve's shape lay from a power's
+# (analyzer.color.departure_from_power, RMS code steps), the largest over the front-view and
+# close-up pairs (algorithm 1.12); a note says so only beyond analyzer.color.SHAPE_LIMIT as well,
+# which a power leaves (the phantoms' relightings, powers up to +-15 %: up to 0.43).
 MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {
     "brightness": (0.806, 1.251),
     "red_balance": (0.948, 1.089),
     "blue_balance": (0.928, 1.055),
     "power": (0.952, 1.065),
+    "departure": (0.0, 0.254),
 }
 _LIGHT_WORDS = {"brightness": "brightness", "red_balance": "red balance", "blue_balance": "blue balance",
                 "power": "tone curve"}
@@ -177,6 +183,12 @@ def light_beyond_measured(change: dict[str, float]) -> list[str]:
     """
     out = []
     for key, (low, high) in MEASURED_LIGHT_CHANGE.items():
+        if key == "departure":  # 0 when the same; only more than a power leaves is beyond
+            value = change.get(key, 0.0)
+            if value > max(high, SHAPE_LIMIT):
+                out.append(f"tone curve's shape {value:.2f} code steps from a power's (another phone, camera "
+                           f"app or look; a power leaves up to {max(high, SHAPE_LIMIT):.2f})")
+            continue
         value = change.get(key, 1.0)
         if not low <= value <= high:
             out.append(f"{_LIGHT_WORDS[key]} {100 * (value - 1):+.1f} % (repeat photos: "
