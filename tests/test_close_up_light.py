@@ -25,15 +25,18 @@ from phantoms import close_ups
 from phantoms import skin as phantom
 from skimage import data as skdata
 
-from analyzer import compare, load_image
+from analyzer import color, compare, load_image
 from analyzer.color import HAEMOGLOBIN
-from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.repeatability import MEASURED_LIGHT_CHANGE, minimal_detectable_change
 from analyzer.skin import regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
 COLOUR = ("redness.erythema_index", "redness.red_area_pct", "pigmentation.melanin_index",
           "pigmentation.ita_deg")
 HB_OD, MEL_OD = 0.2, 0.1  # the yardsticks of test_metric_phantoms: redness, a tan
+# another phone's look moves a close-up's colour by at most this share of a moderate change (beyond the
+# issue's recipe, not its 10 %): measured at 1.12, up to 35.8 % (melanin, left close-up)
+LOOK_SHARE = 0.45
 
 
 def _photo(view: str, *, skin_only: bool = False) -> np.ndarray:
@@ -79,21 +82,64 @@ def test_with_the_backdrop_in_view_relighting_moves_colour_far_less(view, moves)
         assert with_backdrop[key] < camera[key] / 2, (key, with_backdrop[key], camera[key])
 
 
+def _effects(view: str) -> dict[str, float]:
+    """Each colour metric's change under its yardstick: +0.2 OD haemoglobin, +0.1 OD melanin (a tan)."""
+    photo = _photo(view)
+    skin = regions(photo).mask.astype(np.float64)
+    redness = compare(photo, phantom.plant(photo, HB_OD * skin, phantom.HAEMOGLOBIN)).delta
+    tan = compare(photo, phantom.plant(photo, MEL_OD * skin, phantom.MELANIN)).delta
+    return {key: (redness if key.startswith("redness") else tan)[key] for key in COLOUR}
+
+
 @pytest.mark.parametrize("view", close_ups.VIEWS)
 def test_with_the_backdrop_in_view_relighting_moves_colour_at_most_a_tenth_of_a_moderate_change(view, moves):
     """The issue's limit: p90 of 12 relightings within 10 % of +0.2 OD haemoglobin's or +0.1 OD melanin's."""
-    photo = _photo(view)
-    skin = regions(photo).mask.astype(np.float64)
-    effects = {"redness": compare(photo, phantom.plant(photo, HB_OD * skin, phantom.HAEMOGLOBIN)).delta,
-               "pigmentation": compare(photo, phantom.plant(photo, MEL_OD * skin, phantom.MELANIN)).delta}
+    effects = _effects(view)
     _, moved = moves[(view, False)]
-    shares = {key: moved[key] / abs(effects[key.split(".")[0]][key]) for key in COLOUR}
+    shares = {key: moved[key] / abs(effects[key]) for key in COLOUR}
     print(view, {key: f"{100 * share:.1f} % ({moved[key]:.3g})" for key, share in shares.items()})
     # measured at algorithm 1.11: erythema 3.3 / 1.6 %, red areas 6.3 / 2.4 %, melanin 9.0 / 6.9 %, ITA
     # 4.5 / 5.3 % (left / right). At 1.10, on the backdrop alone with a quantile curve per channel,
     # 14 / 2.8, 27 / 3.4, 65 / 11.7 and 14 / 7.2 %: the left wall's tones span 0.4 in log light, the
     # skin's 1.6, and the three channels' curves bent apart beyond it.
     assert all(share <= 0.10 for share in shares.values()), shares
+
+
+@pytest.mark.parametrize("view", close_ups.VIEWS)
+def test_another_phones_look_is_said_and_followed_on_the_surroundings(view, monkeypatch):
+    """A contrast S-curve in place of a power: no power takes it up, so the power is bent, and it is said.
+
+    12 lightings as above with the power replaced by a contrast curve within +-0.15 (mid-grey's
+    slope 0.7..1.3: another phone, camera app or "look"), beyond the issue's recipe.
+    """
+    photo = _photo(view)
+    effects = _effects(view)
+    looks = phantom.random_lightings(12, 0, gamma=0.0, contrast=0.15)
+    later = [phantom.relight(photo, **look) for look in looks]
+    bent = [compare(photo, other) for other in later]
+    noted = max(MEASURED_LIGHT_CHANGE["departure"][1], color.SHAPE_LIMIT)  # beyond this, a note says so
+    monkeypatch.setattr(color, "SHAPE_LIMIT", math.inf)
+    power = [compare(photo, other) for other in later]
+
+    def shares(comparisons):
+        return {key: float(np.percentile([abs(c.delta[key]) for c in comparisons], 90)) / abs(effects[key])
+                for key in COLOUR}
+
+    bent_shares, power_shares = shares(bent), shares(power)
+    print(view, {key: f"{100 * bent_shares[key]:.1f} % (power alone {100 * power_shares[key]:.1f} %)"
+                 for key in COLOUR})
+    print(view, "departures:", [(round(look["contrast"], 3), round(c.tone.departure, 2))
+                                for look, c in zip(looks, bent, strict=True)])
+    for look, c in zip(looks, bent, strict=True):
+        said = any("tone curve's shape" in note for note in c.notes)
+        assert said == (c.tone.departure > noted), (look, c.tone.departure, c.notes)
+        if abs(look["contrast"]) >= 0.1:  # mid-grey's slope 20 % off: measured 0.63..1.62 code steps
+            assert said, (look, c.tone.departure)
+    # measured at 1.12 (left / right): erythema 7.1 / 8.4 %, red areas 14.2 / 8.8 %, melanin 35.8 / 27.4 %,
+    # ITA 17.9 / 21.9 %; the power alone 12.9 / 25.3, 22.6 / 25.9, 77.8 / 70.4 and 65.4 / 56.4 %
+    for key in ("pigmentation.melanin_index", "pigmentation.ita_deg"):
+        assert bent_shares[key] < 0.6 * power_shares[key], (key, bent_shares, power_shares)
+    assert max(bent_shares.values()) < LOOK_SHARE, bent_shares
 
 
 @pytest.mark.parametrize("view", close_ups.VIEWS)

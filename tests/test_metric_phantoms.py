@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 from phantoms import hopper, skin
 
-from analyzer import analyze, compare
+from analyzer import analyze, color, compare
 
 # The faces the checks run on (each a module with the names of phantoms.skin's face): the
 # astronaut's young, smooth skin, and Grace Hopper's older, wrinkled, blotchy skin.
@@ -401,6 +401,20 @@ def test_compare_says_when_the_light_differs_beyond_what_its_noise_limits_cover(
     assert darker.tone.change()["brightness"] == pytest.approx(0.6, abs=0.02), message
     assert len(darker.notes) == 1 and "brightness -" in darker.notes[0], message
     assert darker.to_dict()["notes"] == list(darker.notes)
+    # another phone's look: a contrast S-curve (mid-grey's slope 1.3) is no power, and is said
+    looked = compare(treated, skin.relight(treated, contrast=0.15, jpeg_quality=90))
+    message = (looked.notes, looked.tone.change())
+    assert looked.tone.departure > 1.0, message  # measured 1.8 and 3.8 code steps (relightings: <= 0.36)
+    assert "tone curve's shape" in looked.notes[0], message
+
+
+def test_the_relightings_are_read_as_powers(face, comparisons):
+    """Exposure, white balance and a gamma leave the reference's tones on one power: no shape departs."""
+    departures = [comparisons[("treated", f"full{i}")].tone.departure for i in range(N_LIGHTINGS)]
+    # measured: 0.17..0.36 code steps RMS (JPEG 85 and rounding) on both faces
+    assert max(departures) < color.SHAPE_LIMIT, departures
+    assert not any("shape" in note for i in range(N_LIGHTINGS)
+                   for note in comparisons[("treated", f"full{i}")].notes)
 
 
 def test_compare_aligns_pixel_aligned_pairs(comparisons):

@@ -351,17 +351,22 @@ def plant_lines(img: np.ndarray, polylines, width_mm: float, od: float, px_per_m
 
 
 def capture(linear: np.ndarray, *, exposure: float = 1.0, white_balance=(1.0, 1.0, 1.0),
-            gamma: float = 1.0, jpeg_quality: int | None = None) -> np.ndarray:
+            gamma: float = 1.0, contrast: float = 0.0, jpeg_quality: int | None = None) -> np.ndarray:
     """A camera's photo of a scene given in linear light: the light rounded to 8 bits once.
 
     Linear RGB times ``exposure * white_balance`` (clipped at 1), encoded to sRGB, raised to
-    ``gamma``, rounded to uint8; then, if ``jpeg_quality`` is given, JPEG-encoded by Pillow
-    at that quality with 4:2:0 chroma and decoded. Returns HxWx3 uint8.
+    ``gamma``, then through a contrast S-curve ``s + contrast * 4 s (1 - s) (2 s - 1)`` (the
+    same for R, G and B, as another phone's or camera app's "look": mid-grey stays, the slope
+    there is ``1 + 2 contrast``; monotone for ``|contrast| <= 0.5``), rounded to uint8; then, if
+    ``jpeg_quality`` is given, JPEG-encoded by Pillow at that quality with 4:2:0 chroma and
+    decoded. Returns HxWx3 uint8.
     """
     gains = np.float32(exposure) * np.asarray(white_balance, np.float32)
     srgb = linear_to_srgb(np.asarray(linear, np.float32) * gains)
     if gamma != 1.0:
         srgb = srgb ** np.float32(gamma)
+    if contrast != 0.0:
+        srgb = srgb + np.float32(4 * contrast) * srgb * (1 - srgb) * (2 * srgb - 1)
     out = np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
     if jpeg_quality is not None:
         buf = io.BytesIO()
@@ -389,13 +394,15 @@ def plant_scene(linear: np.ndarray, od_map: np.ndarray, direction: np.ndarray) -
 
 
 def random_lightings(n: int = 12, seed: int = 0, *, exposure: float = 0.30, white_balance: float = 0.12,
-                     gamma: float = 0.15, jpeg_quality: int | None = 85) -> list[dict]:
+                     gamma: float = 0.15, contrast: float = 0.0, jpeg_quality: int | None = 85) -> list[dict]:
     """``n`` keyword sets for :func:`relight` spanning the given relative ranges.
 
     Exposure in 1 +- ``exposure``, each white-balance gain in 1 +- ``white_balance``, gamma in
     1 +- ``gamma``; each parameter is drawn once from each of ``n`` equal strata of its range
     (Latin hypercube), so every range is covered end to end. ``gamma=0`` and
-    ``jpeg_quality=None`` give gains only, with the same exposures and balances.
+    ``jpeg_quality=None`` give gains only, with the same exposures and balances. ``contrast``:
+    also a contrast S-curve (:func:`capture`) within +- it, drawn as gamma's strata are (with
+    ``gamma=0``, another phone's look in place of a power).
     """
     rng = np.random.default_rng(seed)
 
@@ -405,7 +412,9 @@ def random_lightings(n: int = 12, seed: int = 0, *, exposure: float = 0.30, whit
 
     exposures, reds, greens, blues, gammas = (spread(h) for h in
                                               (exposure, white_balance, white_balance, white_balance, 1.0))
+    contrasts = contrast * (gammas - 1.0)
     gammas = 1.0 + gamma * (gammas - 1.0)  # the 5th draw is unit-scaled: same stream whatever gamma is
     return [{"exposure": float(exposures[i]),
              "white_balance": (float(reds[i]), float(greens[i]), float(blues[i])),
-             "gamma": float(gammas[i]), "jpeg_quality": jpeg_quality} for i in range(n)]
+             "gamma": float(gammas[i]), "jpeg_quality": jpeg_quality,
+             **({"contrast": float(contrasts[i])} if contrast else {})} for i in range(n)]
