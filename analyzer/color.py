@@ -438,10 +438,14 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     Per channel, the 2nd..98th percentiles of the two photos' reference
     pixels are paired: any monotone relighting maps quantiles onto quantiles,
     so the mapping is exact for exposure, white balance and tone-curve
-    changes. Surfaces that changed or moved (another shirt, a lock of hair)
-    would shift every quantile, so only the places that follow one change of
-    light are paired (:func:`_following`). Pixels clipped in either photo are
-    left out. :func:`analyzer.compare`
+    changes where the reference has tones; beyond them, each channel's curve
+    runs on straight in log-log, as a power does, or, when the reference shows
+    a curve of another shape (its departure beyond :data:`SHAPE_LIMIT`: another
+    phone's look), along the curve the three channels share
+    (:func:`_quantiles_along_shared_curve`). Surfaces that changed or moved
+    (another shirt, a lock of hair) would shift every quantile, so only the
+    places that follow one change of light are paired (:func:`_following`).
+    Pixels clipped in either photo are left out. :func:`analyzer.compare`
     passes block means (:func:`block_means`), not single pixels.
 
     Parameters
@@ -460,11 +464,40 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     if knots is None:
         return IDENTITY_TONE
     x, y, count = knots
+    power = _shared_power(x, y, np.ones_like(x))
+    departure = departure_from_power(x, y, power)
+    if departure > SHAPE_LIMIT:
+        return _quantiles_along_shared_curve(x, y, power, count, departure)
     slopes = tuple(float(np.clip(np.polyfit(xc, yc, 1)[0], 0.5, 2.0)) if np.ptp(xc) > 1e-6 else 1.0
                    for xc, yc in zip(x, y, strict=True))
     return Tone(knots_in=tuple(tuple(float(v) for v in xc) for xc in x),
                 knots_out=tuple(tuple(float(v) for v in yc) for yc in y), pixels=count, slopes=slopes,
-                departure=departure_from_power(x, y))
+                departure=departure)
+
+
+def _quantiles_along_shared_curve(x: np.ndarray, y: np.ndarray, power: float, count: int,
+                                  departure: float) -> Tone:
+    """Each channel's quantile curve, run on beyond its own tones along the one the three share.
+
+    A tone curve of another shape (another phone's look) is no straight line in log-log
+    beyond a channel's reference tones, where the skin's red may lie; the other channels'
+    tones show the shared curve there (:func:`_bent_power`). Within each channel's range
+    the knots are its quantile pairs, as :func:`match_tone` pairs them; beyond, the bent
+    shared curve with that channel's gain, moved to meet its end knots.
+    """
+    grid = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
+    curve, offsets = _bent_power(x, y, power, grid)
+    knots_in, knots_out = [], []
+    for xc, yc, offset in zip(x, y, offsets, strict=True):
+        shared = curve + offset
+        below, above = grid < xc[0], grid > xc[-1]
+        low = shared[below] + yc[0] - np.interp(xc[0], grid, shared)
+        high = shared[above] + yc[-1] - np.interp(xc[-1], grid, shared)
+        knots_in.append(tuple(float(v) for v in np.concatenate([grid[below], xc, grid[above]])))
+        knots_out.append(tuple(float(v) for v in np.maximum.accumulate(np.concatenate([low, yc, high]))))
+    slope = float((curve[-1] - curve[-2]) / (grid[-1] - grid[-2]))
+    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count, slopes=(slope,) * 3,
+                departure=departure)
 
 
 def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
