@@ -130,50 +130,69 @@ def test_one_shared_power_carries_a_narrow_reference_to_skin_far_darker():
     assert worst["quantile curve"] > 3 * worst["shared power"], worst
 
 
+# (look, white-balance gains, amount): a power of the sRGB values or a contrast S-curve on them
+_LOOKS = [(look, gains, amount) for look in ("power", "S-curve")
+          for gains in ((1.2, 1.0, 0.85), (0.8, 0.9, 1.1)) for amount in (-0.15, 0.15)]
+
+
+def _surfaces(seed: int, *parts) -> np.ndarray:
+    """Rows of uniform-in-log surfaces, each (low, high, rows, tint), with a little noise; linear float32."""
+    rng = np.random.default_rng(seed)
+    rows = [np.exp(rng.uniform(np.log(low), np.log(high), (n, 120, 3))) * np.float32(tint)
+            for low, high, n, tint in parts]
+    fixed = np.concatenate(rows)
+    return np.clip(fixed + rng.normal(0, 0.003, fixed.shape), 1e-3, 1).astype(np.float32)
+
+
+def _looked(linear: np.ndarray, look: str, gains, amount: float) -> np.ndarray:
+    v = linear_to_srgb(np.clip(linear * np.float32(gains), 0, 1)).astype(np.float64)
+    v = v ** (1 + amount) if look == "power" else v + amount * 4 * v * (1 - v) * (2 * v - 1)
+    return srgb_to_linear(np.clip(v, 0, 1).astype(np.float32))
+
+
+def _melanin_read(fit, fixed: np.ndarray, skin: np.ndarray, look: str, gains, amount: float, *,
+                  shapes: bool):
+    """The tone fitted from the later photo of `fixed` (8-bit) and how far off it reads the skin's melanin.
+
+    ``shapes=False``: as before algorithm 1.12 (no shape departs). Returns (Tone, worst error in 0.01 OD).
+    """
+    import analyzer.color as color
+
+    later = _looked(fixed, look, gains, amount)
+    later = srgb_to_linear(np.round(linear_to_srgb(later) * 255).astype(np.uint8))  # 8 bits
+    with pytest.MonkeyPatch.context() as patch:
+        if not shapes:
+            patch.setattr(color, "SHAPE_LIMIT", math.inf)
+        tone = fit(later, fixed, np.ones(fixed.shape[:2], bool))
+    to_amounts = np.linalg.inv(np.stack([color.HAEMOGLOBIN, color.MELANIN, color.SHADING], axis=1)).T
+    read = tone.apply(_looked(skin, look, gains, amount))
+    return tone, float(100 * np.abs((-np.log(read / skin) @ to_amounts)[..., 1]).max())
+
+
 def test_a_tone_curve_of_another_shape_is_seen_and_followed_where_the_surroundings_show_it():
     """Another phone's "look" (a contrast S-curve) is no power: its departure is read, and the power bent.
 
     Surroundings of three surfaces (dark hair, a pale wall, bright teeth) and skin between them;
     relit by gains and either a power (a gamma) or a contrast S-curve on the sRGB values.
     """
-    import analyzer.color as color
+    from analyzer.color import SHAPE_LIMIT, match_tone_power
 
-    rng = np.random.default_rng(4)
-
-    def surface(low, high, rows, tint=(1.0, 1.0, 1.0)):
-        return np.exp(rng.uniform(np.log(low), np.log(high), (rows, 120, 3))) * np.float32(tint)
-
-    fixed = np.concatenate([surface(0.02, 0.05, 30, (1.0, 0.8, 0.6)), surface(0.45, 0.65, 60),
-                            surface(0.70, 0.85, 30, (1.0, 0.97, 0.9))])
-    fixed = np.clip(fixed + rng.normal(0, 0.003, fixed.shape), 1e-3, 1).astype(np.float32)
+    fixed = _surfaces(4, (0.02, 0.05, 30, (1.0, 0.8, 0.6)), (0.45, 0.65, 60, (1.0, 1.0, 1.0)),
+                      (0.70, 0.85, 30, (1.0, 0.97, 0.9)))
     skin = np.float32([[[0.30, 0.13, 0.07], [0.45, 0.25, 0.17], [0.12, 0.05, 0.025]]])
-    reference = np.ones(fixed.shape[:2], bool)
-    to_amounts = np.linalg.inv(np.stack([color.HAEMOGLOBIN, color.MELANIN, color.SHADING], axis=1)).T
-    worst: dict[tuple[str, str], float] = {}
+    worst: dict[tuple[str, bool], float] = {}
     departures: dict[str, list[float]] = {"power": [], "S-curve": []}
-    for look in departures:
-        for gains in ((1.2, 1.0, 0.85), (0.8, 0.9, 1.1)):
-            for amount in (-0.15, 0.15):
-                def relit(linear, gains=gains, amount=amount, look=look):
-                    v = linear_to_srgb(np.clip(linear * np.float32(gains), 0, 1)).astype(np.float64)
-                    v = v ** (1 + amount) if look == "power" else v + amount * 4 * v * (1 - v) * (2 * v - 1)
-                    return srgb_to_linear(np.clip(v, 0, 1).astype(np.float32))
-                later = srgb_to_linear(np.round(linear_to_srgb(relit(fixed)) * 255).astype(np.uint8))
-                for fit in ("as fitted", "power alone"):
-                    with pytest.MonkeyPatch.context() as patch:
-                        if fit == "power alone":
-                            patch.setattr(color, "SHAPE_LIMIT", math.inf)
-                        tone = color.match_tone_power(later, fixed, reference)
-                    # melanin as the tone curve reads the skin: OD error along its direction, 0.01 OD units
-                    error = 100 * np.abs((-np.log(tone.apply(relit(skin)) / skin) @ to_amounts)[..., 1]).max()
-                    worst[(look, fit)] = max(worst.get((look, fit), 0.0), float(error))
-                departures[look].append(tone.departure)
+    for look, gains, amount in _LOOKS:
+        for shapes in (True, False):
+            tone, error = _melanin_read(match_tone_power, fixed, skin, look, gains, amount, shapes=shapes)
+            worst[(look, shapes)] = max(worst.get((look, shapes), 0.0), error)
+        departures[look].append(tone.departure)
     # measured: 0.28..0.32 code steps under powers (8-bit rounding), 3.8..7.0 under the S-curves
-    assert max(departures["power"]) < color.SHAPE_LIMIT < 3 < min(departures["S-curve"]), departures
+    assert max(departures["power"]) < SHAPE_LIMIT < 3 < min(departures["S-curve"]), departures
     # under powers the curve is the power, unbent; measured 0.16
-    assert worst[("power", "as fitted")] == worst[("power", "power alone")] < 0.5, worst
+    assert worst[("power", True)] == worst[("power", False)] < 0.5, worst
     # measured: the power alone read the skin's melanin up to 0.35 OD off (3.5 tans), bent 0.08
-    assert worst[("S-curve", "as fitted")] < 0.5 * worst[("S-curve", "power alone")], worst
+    assert worst[("S-curve", True)] < 0.5 * worst[("S-curve", False)], worst
 
 
 def test_beyond_a_channels_own_tones_its_curve_follows_the_curve_the_others_show():
@@ -183,37 +202,17 @@ def test_beyond_a_channels_own_tones_its_curve_follows_the_curve_the_others_show
     Under a power each channel's quantile curve runs on straight, as before; under another
     phone's look (a contrast S-curve) it runs on along the shared curve the other channels show.
     """
-    import analyzer.color as color
+    from analyzer.color import match_tone
 
-    rng = np.random.default_rng(5)
-
-    def surface(low, high, rows, tint=(1.0, 1.0, 1.0)):
-        return np.exp(rng.uniform(np.log(low), np.log(high), (rows, 120, 3))) * np.float32(tint)
-
-    fixed = np.concatenate([surface(0.03, 0.35, 60), surface(0.3, 0.8, 40, (0.25, 0.5, 1.0))])
-    fixed = np.clip(fixed + rng.normal(0, 0.003, fixed.shape), 1e-3, 1).astype(np.float32)
+    fixed = _surfaces(5, (0.03, 0.35, 60, (1.0, 1.0, 1.0)), (0.3, 0.8, 40, (0.25, 0.5, 1.0)))
     skin = np.float32([[[0.55, 0.30, 0.2], [0.65, 0.40, 0.3]]])
-    reference = np.ones(fixed.shape[:2], bool)
-    to_amounts = np.linalg.inv(np.stack([color.HAEMOGLOBIN, color.MELANIN, color.SHADING], axis=1)).T
-    errors: dict[tuple[str, str], list[float]] = {}
-    for look in ("power", "S-curve"):
-        for gains in ((1.2, 1.0, 0.85), (0.8, 0.9, 1.1)):
-            for amount in (-0.15, 0.15):
-                def relit(linear, gains=gains, amount=amount, look=look):
-                    v = linear_to_srgb(np.clip(linear * np.float32(gains), 0, 1)).astype(np.float64)
-                    v = v ** (1 + amount) if look == "power" else v + amount * 4 * v * (1 - v) * (2 * v - 1)
-                    return srgb_to_linear(np.clip(v, 0, 1).astype(np.float32))
-                later = srgb_to_linear(np.round(linear_to_srgb(relit(fixed)) * 255).astype(np.uint8))
-                for fit in ("as fitted", "straight on"):
-                    with pytest.MonkeyPatch.context() as patch:
-                        if fit == "straight on":
-                            patch.setattr(color, "SHAPE_LIMIT", math.inf)
-                        tone = color.match_tone(later, fixed, reference)
-                    # the skin's melanin as read through the curve: OD error, 0.01 OD units
-                    error = 100 * np.abs((-np.log(tone.apply(relit(skin)) / skin) @ to_amounts)[..., 1]).max()
-                    errors.setdefault((look, fit), []).append(float(error))
+    errors: dict[tuple[str, bool], list[float]] = {}
+    for look, gains, amount in _LOOKS:
+        for shapes in (True, False):
+            _, error = _melanin_read(match_tone, fixed, skin, look, gains, amount, shapes=shapes)
+            errors.setdefault((look, shapes), []).append(error)
     # under powers nothing departs (measured 0.28..0.32 code steps): the curves are as before
-    assert errors[("power", "as fitted")] == errors[("power", "straight on")], errors
+    assert errors[("power", True)] == errors[("power", False)], errors
     # measured: 0.084 OD off on average over the four looks (0.66..24), run on straight 0.157 (8.4..28.5)
-    mean = {fit: np.mean(errors[("S-curve", fit)]) for fit in ("as fitted", "straight on")}
-    assert mean["as fitted"] < 0.7 * mean["straight on"], errors
+    mean = {shapes: np.mean(errors[("S-curve", shapes)]) for shapes in (True, False)}
+    assert mean[True] < 0.7 * mean[False], errors
