@@ -325,6 +325,8 @@ SHAPE_LIMIT = 0.5
 # power's own bend is kept). First choices, not tuned: the close-ups' figures are their result.
 _BEND_KNOTS = 40
 _BEND_STIFFNESS = 30.0
+# where a curve shared by R, G and B is tabulated (log-linear light, darkest usable value to 1)
+_CURVE_GRID = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
 _MIN_SURFACES = 8  # paired surfaces match_tone_pairs needs: a curve through fewer is a guess
 # match_tone_pairs fits a cubic in log-log: smooth enough for exposure, white balance and a tone
 # curve's bend over the card's range, and 4 parameters from 24 patches average JPEG's error on
@@ -460,12 +462,10 @@ def match_tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> 
     Tone
         Identity (``pixels == 0``) when fewer than 2000 reference pixels are usable.
     """
-    knots = _quantile_knots(moving, fixed, reference)
-    if knots is None:
+    fitted = _fitted_knots(moving, fixed, reference)
+    if fitted is None:
         return IDENTITY_TONE
-    x, y, count = knots
-    power = _shared_power(x, y, np.ones_like(x))
-    departure = departure_from_power(x, y, power)
+    x, y, count, power, departure = fitted
     if departure > SHAPE_LIMIT:
         return _quantiles_along_shared_curve(x, y, power, count, departure)
     slopes = tuple(float(np.clip(np.polyfit(xc, yc, 1)[0], 0.5, 2.0)) if np.ptp(xc) > 1e-6 else 1.0
@@ -485,8 +485,8 @@ def _quantiles_along_shared_curve(x: np.ndarray, y: np.ndarray, power: float, co
     the knots are its quantile pairs, as :func:`match_tone` pairs them; beyond, the bent
     shared curve with that channel's gain, moved to meet its end knots.
     """
-    grid = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
-    curve, offsets = _bent_power(x, y, power, grid)
+    grid = _CURVE_GRID
+    curve, offsets = _bent_power(x, y, power)
     knots_in, knots_out = [], []
     for xc, yc, offset in zip(x, y, offsets, strict=True):
         shared = curve + offset
@@ -495,9 +495,8 @@ def _quantiles_along_shared_curve(x: np.ndarray, y: np.ndarray, power: float, co
         high = shared[above] + yc[-1] - np.interp(xc[-1], grid, shared)
         knots_in.append(tuple(float(v) for v in np.concatenate([grid[below], xc, grid[above]])))
         knots_out.append(tuple(float(v) for v in np.maximum.accumulate(np.concatenate([low, yc, high]))))
-    slope = float((curve[-1] - curve[-2]) / (grid[-1] - grid[-2]))
-    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count, slopes=(slope,) * 3,
-                departure=departure)
+    return Tone(knots_in=tuple(knots_in), knots_out=tuple(knots_out), pixels=count,
+                slopes=(_end_slope(curve),) * 3, departure=departure)
 
 
 def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray) -> Tone:
@@ -548,24 +547,37 @@ def match_tone_power(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarra
         :meth:`Tone.change` reads its power back; ``pixels`` counts the places
         that followed it. Identity when fewer than 2000 places are usable.
     """
-    knots = _quantile_knots(moving, fixed, reference)
-    if knots is None:
+    fitted = _fitted_knots(moving, fixed, reference)
+    if fitted is None:
         return IDENTITY_TONE
-    xq, yq, count = knots
-    power = _shared_power(xq, yq, np.ones_like(xq))
-    departure = departure_from_power(xq, yq, power)
-    grid = np.linspace(math.log(_DARKEST), 0.0, _POWER_KNOTS)
-    if departure > SHAPE_LIMIT:
-        curve, offsets = _bent_power(xq, yq, power, grid)
-    else:
-        curve = _powered(grid, power)
-        offsets = (yq - _powered(xq, power)).mean(axis=1)
-    # beyond the grid: below it Tone.apply floors the light, above it clips; the end slope for both
-    slope = float((curve[-1] - curve[-2]) / (grid[-1] - grid[-2]))
-    knots_in = tuple(float(v) for v in grid)
+    xq, yq, count, power, departure = fitted
+    curve, offsets = (_bent_power if departure > SHAPE_LIMIT else _power_curve)(xq, yq, power)
+    knots_in = tuple(float(v) for v in _CURVE_GRID)
     return Tone(knots_in=(knots_in,) * 3,
                 knots_out=tuple(tuple(float(v) for v in curve + offset) for offset in offsets),
-                pixels=count, slopes=(slope,) * 3, departure=departure)
+                pixels=count, slopes=(_end_slope(curve),) * 3, departure=departure)
+
+
+def _fitted_knots(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, int, float, float] | None:
+    """:func:`_quantile_knots`, with the shared power through them and the departure from it."""
+    knots = _quantile_knots(moving, fixed, reference)
+    if knots is None:
+        return None
+    x, y, count = knots
+    power = _shared_power(x, y, np.ones_like(x))
+    return x, y, count, power, departure_from_power(x, y, power)
+
+
+def _power_curve(x: np.ndarray, y: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
+    """The shared power on :data:`_CURVE_GRID` (log-linear) and each channel's offset (gain) onto `y`."""
+    return _powered(_CURVE_GRID, power), (y - _powered(x, power)).mean(axis=1)
+
+
+def _end_slope(curve: np.ndarray) -> float:
+    """The slope of a curve on :data:`_CURVE_GRID` at white: beyond the grid, below it Tone.apply floors
+    the light, above it clips; the end slope serves both."""
+    return float((curve[-1] - curve[-2]) / (_CURVE_GRID[-1] - _CURVE_GRID[-2]))
 
 
 def departure_from_power(x: np.ndarray, y: np.ndarray, power: float | None = None) -> float:
@@ -598,19 +610,18 @@ def departure_from_power(x: np.ndarray, y: np.ndarray, power: float | None = Non
     return float(np.sqrt(np.mean(codes**2)))
 
 
-def _bent_power(x: np.ndarray, y: np.ndarray, power: float,
-                grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bent_power(x: np.ndarray, y: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
     """One tone curve shared by R, G and B, a power bent where the reference's tones show it, and gains.
 
     ``y[c] = powered(x[c]) + d(x[c]) + offset[c]`` in log-linear light, where `d` is
-    linear between :data:`_BEND_KNOTS` knots over `grid`, 0 at white, and its second
+    linear between :data:`_BEND_KNOTS` knots over :data:`_CURVE_GRID`, 0 at white, and its second
     differences are penalised (:data:`_BEND_STIFFNESS`): where the reference has
     tones, in any of its three channels, `d` follows them; between and beyond them it
-    runs on straight. Solved by linear least squares. Returns the curve on `grid`
-    (log-linear, increasing) and the three offsets; the power alone if the bent curve
-    would not increase.
+    runs on straight. Solved by linear least squares. Returns the curve on
+    :data:`_CURVE_GRID` (log-linear, increasing) and the three offsets; the power alone
+    (:func:`_power_curve`) if the bent curve would not increase.
     """
-    knots = np.linspace(grid[0], grid[-1], _BEND_KNOTS)
+    knots = np.linspace(_CURVE_GRID[0], _CURVE_GRID[-1], _BEND_KNOTS)
     flat_x = x.ravel()
     at = np.clip(np.searchsorted(knots, flat_x) - 1, 0, _BEND_KNOTS - 2)
     t = (flat_x - knots[at]) / (knots[at + 1] - knots[at])
@@ -620,16 +631,15 @@ def _bent_power(x: np.ndarray, y: np.ndarray, power: float,
     design[rows, at + 1] = t
     design[rows, _BEND_KNOTS + np.repeat(np.arange(3), x.shape[1])] = 1.0
     bend = np.zeros((_BEND_KNOTS - 2, _BEND_KNOTS + 3))
-    for k in range(_BEND_KNOTS - 2):
-        bend[k, k: k + 3] = (1.0, -2.0, 1.0)
+    bend[:, :_BEND_KNOTS] = np.diff(np.eye(_BEND_KNOTS), 2, axis=0)  # second differences
     white = np.zeros((1, _BEND_KNOTS + 3))
     white[0, _BEND_KNOTS - 1] = 1e3
     system = np.vstack([design, math.sqrt(_BEND_STIFFNESS) * bend, white])
     target = np.concatenate([(y - _powered(x, power)).ravel(), np.zeros(_BEND_KNOTS - 1)])
     solution = np.linalg.lstsq(system, target, rcond=None)[0]
-    curve = _powered(grid, power) + np.interp(grid, knots, solution[:_BEND_KNOTS])
+    curve = _powered(_CURVE_GRID, power) + np.interp(_CURVE_GRID, knots, solution[:_BEND_KNOTS])
     if np.any(np.diff(curve) <= 0):
-        return _powered(grid, power), (y - _powered(x, power)).mean(axis=1)
+        return _power_curve(x, y, power)
     return curve, solution[_BEND_KNOTS:]
 
 

@@ -182,15 +182,15 @@ def light_beyond_measured(change: dict[str, float]) -> list[str]:
     the pair is lit within what the minimal detectable changes were measured on.
     """
     out = []
-    for key, (low, high) in MEASURED_LIGHT_CHANGE.items():
-        if key == "departure":  # 0 when the same; only more than a power leaves is beyond
-            value = change.get(key, 0.0)
-            if value > max(high, SHAPE_LIMIT):
-                out.append(f"tone curve's shape {value:.2f} code steps from a power's (another phone, camera "
-                           f"app or look; a power leaves up to {max(high, SHAPE_LIMIT):.2f})")
-            continue
+    for key, words in _LIGHT_WORDS.items():  # ratios, 1.0 when the same
+        low, high = MEASURED_LIGHT_CHANGE[key]
         value = change.get(key, 1.0)
         if not low <= value <= high:
-            out.append(f"{_LIGHT_WORDS[key]} {100 * (value - 1):+.1f} % (repeat photos: "
+            out.append(f"{words} {100 * (value - 1):+.1f} % (repeat photos: "
                        f"{100 * (low - 1):+.1f} to {100 * (high - 1):+.1f} %)")
+    # 0.0 when the same: only more than repeat photos and a power alone leave is beyond
+    limit = max(MEASURED_LIGHT_CHANGE["departure"][1], SHAPE_LIMIT)
+    if change.get("departure", 0.0) > limit:
+        out.append(f"tone curve's shape {change['departure']:.2f} code steps from a power's (another phone, "
+                   f"camera app or look; a power leaves up to {limit:.2f})")
     return out
