@@ -2,8 +2,8 @@
 
 It mirrors the public API so a clinic can script the analyzer without Python:
 
-    python -m analyzer analyze PHOTO [--json]
-    python -m analyzer compare BEFORE AFTER [--json] [--heatmap OUT.png]
+    python -m analyzer analyze PHOTO [--json] [--mask MASK.png]
+    python -m analyzer compare BEFORE AFTER [--json] [--heatmap OUT.png] [--mask MASK.png]
     python -m analyzer reanalyze [--workers N] [--all] [--json]
     python -m analyzer demo [--folder DIR]
 
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from analyzer import __version__
 from analyzer.compare import NoSkin, analyze, compare
 from analyzer.heatmap import change_heatmap
-from analyzer.images import InvalidImage, load_photo, to_png_bytes
+from analyzer.images import InvalidImage, load_mask, load_photo, to_png_bytes
 from analyzer.metrics import info
 from analyzer.quality import assess
 
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print JSON instead of text")
     analyze.add_argument("--px-per-mm", type=float, metavar="SCALE",
                          help="known scale in pixels per millimetre (default: from the face's size)")
+    analyze.add_argument("--mask", metavar="MASK.png", help=_MASK_HELP.format(photo="the photo"))
     analyze.set_defaults(run=_analyze)
 
     compare = commands.add_parser("compare", help="read a before and an after photo")
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON instead of text")
     compare.add_argument("--heatmap", metavar="OUT.png",
                          help="write the aligned pair side by side with the change drawn over it")
+    compare.add_argument("--mask", metavar="MASK.png", help=_MASK_HELP.format(photo="the baseline"))
     compare.set_defaults(run=_compare)
 
     again = commands.add_parser(
@@ -104,6 +106,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MASK_HELP = ("measure only this area: an image {photo}'s size, white (or opaque) where to measure; "
+              "default: the detected skin, with face zones")
+
+
+def _mask(path: str | None, photo):
+    """The drawn mask over `photo` (a LoadedPhoto), or None."""
+    if path is None:
+        return None
+    try:
+        return load_mask(path, photo.image.shape[:2])
+    except InvalidImage as err:
+        raise InvalidImage(f"{path}: {err}") from None
+
+
 def _load(path: str):
     try:
         return load_photo(path)
@@ -115,10 +131,11 @@ def _analyze(args: argparse.Namespace) -> dict:
     if args.px_per_mm is not None and not (args.px_per_mm > 0 and math.isfinite(args.px_per_mm)):
         raise CommandError(f"--px-per-mm must be a positive number, not {args.px_per_mm}")
     photo = _load(args.photo)
-    metrics = analyze(photo.image, px_per_mm=args.px_per_mm)
+    metrics = analyze(photo.image, _mask(args.mask, photo), px_per_mm=args.px_per_mm)
     return {
         "analyzer_version": __version__,
         "photo": {"path": args.photo, **photo.to_dict()},
+        **({"mask": args.mask} if args.mask else {}),
         "quality": assess(photo.image).to_dict(),
         "metrics": _rounded(metrics.to_dict()),
         "measured": metrics.context(),
@@ -127,12 +144,13 @@ def _analyze(args: argparse.Namespace) -> dict:
 
 def _compare(args: argparse.Namespace) -> dict:
     before, after = _load(args.before), _load(args.after)
-    comparison = compare(before.image, after.image)
+    comparison = compare(before.image, after.image, mask=_mask(args.mask, before))
     alignment = comparison.alignment
     result = {
         "analyzer_version": __version__,
         "before": {"path": args.before, **before.to_dict()},
         "after": {"path": args.after, **after.to_dict()},
+        **({"mask": args.mask} if args.mask else {}),
         "quality": assess(after.image, before.image).to_dict(),
         "alignment": alignment.to_dict(),
         "tone": comparison.tone.to_dict(),

@@ -218,7 +218,7 @@ def analyze(img: np.ndarray, mask: np.ndarray | None = None, *, px_per_mm: float
     return _measure(img, skin, _illuminant(img, skin))
 
 
-def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
+def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = None) -> Comparison:
     """Measure the change from a baseline photo to a later photo of the same view.
 
     Parameters
@@ -227,14 +227,26 @@ def compare(before: np.ndarray, after: np.ndarray) -> Comparison:
         The baseline photo (sRGB).
     after : (H', W', 3) uint8 ndarray
         A later photo of the same skin, any size.
+    mask : (H, W) bool ndarray, optional
+        The area to measure, on the baseline's pixels (a treated patch, say); it
+        replaces the detected skin as in :func:`analyze` and is followed onto the
+        later photo by the alignment. Default: the baseline's detected skin, with
+        face zones.
 
     Returns
     -------
     Comparison
+
+    Raises
+    ------
+    NoSkin
+        Less than 25 mm² of the area left to measure in both photos.
+    ValueError
+        A mask not of the baseline's size.
     """
     check_rgb8(before, "baseline photo")
     check_rgb8(after, "later photo")
-    skin = regions(before)
+    skin = regions(before, mask=mask)
     alignment = align(after, before)
     illuminant = _illuminant(before, skin)
     if not alignment.ok:

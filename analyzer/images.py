@@ -40,6 +40,7 @@ __all__ = [
     "MIN_SIDE",
     "check_rgb8",
     "load_image",
+    "load_mask",
     "load_photo",
     "to_jpeg_bytes",
     "to_png_bytes",
@@ -202,6 +203,54 @@ def to_jpeg_bytes(image: np.ndarray, *, quality: int = 92) -> bytes:
 
 
 # --- reading ---------------------------------------------------------------
+
+
+def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
+    """Decode a drawn mask: the area of a photo of `shape` (H, W) to measure.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes, bytearray, memoryview or binary file
+        A PNG, TIFF, WebP or JPEG the photo's size, EXIF orientation applied
+        as the photo's is. With transparency, the opaque pixels (alpha over
+        half) mark the area; without, the light ones (grey level over 127 of
+        255): white on black.
+    shape : (int, int)
+        The upright photo's (height, width) in pixels.
+
+    Returns
+    -------
+    mask : (H, W) bool ndarray
+
+    Raises
+    ------
+    InvalidImage
+        Not an image, damaged, too large, another size than the photo, or
+        marking no pixel.
+    """
+    data = _read_bytes(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data), formats=("PNG", "TIFF", "WEBP", "JPEG"))
+            if im.size[0] * im.size[1] > MAX_PIXELS:
+                raise InvalidImage(f"the mask is too large: {im.size[0] * im.size[1] / 1e6:.0f} megapixels")
+            orientation = _orientation(im.getexif())
+            alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+            marks = np.asarray(im.convert("RGBA").getchannel("A") if alpha else im.convert("L")) > 127
+    except InvalidImage:
+        raise
+    except (Image.DecompressionBombError, MemoryError) as err:
+        raise InvalidImage("the mask is too large to decode") from err
+    except Exception as err:  # noqa: BLE001 -- decoder libraries raise anything
+        raise InvalidImage("the mask is not a PNG, TIFF, WebP or JPEG image, or it is damaged") from err
+    marks = _apply_orientation(marks.astype(np.uint8), orientation).astype(bool)
+    if marks.shape != tuple(shape):
+        raise InvalidImage(f"the mask is {marks.shape[1]} × {marks.shape[0]} pixels but the photo is "
+                           f"{shape[1]} × {shape[0]}: draw it over the photo itself")
+    if not marks.any():
+        raise InvalidImage("the mask marks no pixel: white (or opaque) marks the area to measure")
+    return marks
 
 
 def _read_bytes(source: ImageSource) -> bytes:

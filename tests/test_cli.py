@@ -322,3 +322,45 @@ def test_compare_says_when_the_light_differs_beyond_the_repeat_photos(capsys):
     out = capsys.readouterr().out
     (note,) = [line for line in out.splitlines() if line.startswith("light_note: ")]
     assert "blue balance +" in note and "may be the light" in note
+
+
+def _mask_file(tmp_path, photo: Path, box: tuple[int, int, int, int]) -> Path:
+    """A white-on-black PNG the size of `photo`, white inside box (x0, y0, x1, y1)."""
+    with Image.open(photo) as im:
+        width, height = im.size
+    mask = np.zeros((height, width), np.uint8)
+    x0, y0, x1, y1 = box
+    mask[y0:y1, x0:x1] = 255
+    path = tmp_path / "area.png"
+    Image.fromarray(mask).save(path)
+    return path
+
+
+def test_analyze_and_compare_measure_a_drawn_area(capsys, tmp_path):
+    before, after = DEMO / "session1_left-cheek.jpg", DEMO / "session3_left-cheek.jpg"
+    area = _mask_file(tmp_path, before, (300, 400, 700, 800))  # 400 x 400 px, 36 x 36 mm at 11 px/mm
+    assert main(["analyze", str(before), "--json", "--mask", str(area)]) == 0
+    analysed = json.loads(capsys.readouterr().out)
+    assert analysed["mask"] == str(area)
+    drawn_mm2 = 400 * 400 / analysed["measured"]["px_per_mm"] ** 2
+    assert 0.9 * drawn_mm2 < analysed["measured"]["area_mm2"] <= drawn_mm2  # less any glare
+    assert main(["compare", str(before), str(after), "--json", "--mask", str(area)]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["mask"] == str(area) and compared["alignment"]["ok"]
+    key = "redness.erythema_index"
+    assert compared["metrics"][key]["before"] == pytest.approx(analysed["metrics"][key], abs=0.05)
+
+
+def test_a_drawn_area_that_does_not_fit_the_photo_exits_2_and_says_why(capsys, tmp_path):
+    photo = DEMO / "session1_left-cheek.jpg"
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((100, 100), 255, np.uint8)).save(small)
+    assert main(["compare", str(photo), str(photo), "--mask", str(small)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(small) in line and "the mask is 100 × 100 pixels but the photo is" in line
+    empty = _mask_file(tmp_path, photo, (0, 0, 0, 0))
+    assert main(["analyze", str(photo), "--mask", str(empty)]) == 2
+    assert "marks no pixel" in _one_error_line(capsys.readouterr().err)
+    tiny = _mask_file(tmp_path, photo, (500, 500, 520, 520))  # 2 x 2 mm
+    assert main(["analyze", str(photo), "--mask", str(tiny)]) == 2
+    assert "too little skin to measure" in _one_error_line(capsys.readouterr().err)

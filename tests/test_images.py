@@ -34,6 +34,7 @@ from analyzer.images import (
     InvalidImage,
     LoadedPhoto,
     load_image,
+    load_mask,
     load_photo,
     to_jpeg_bytes,
     to_png_bytes,
@@ -948,3 +949,49 @@ def test_unreadable_colour_profile_is_ignored_not_fatal(astronaut):
     photo = load_photo(buf.getvalue())
     assert photo.color_profile is None
     np.testing.assert_array_equal(photo.image, astronaut)
+
+
+# --- drawn masks -------------------------------------------------------------
+
+
+def _drawn(h: int = 300, w: int = 400) -> np.ndarray:
+    """A mask as a user draws it: a filled ellipse off-centre, bool (h, w)."""
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (150, 120), (90, 60), 0, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def test_a_drawn_mask_is_white_on_black_or_the_opaque_pixels():
+    drawn = _drawn()
+    grey = np.where(drawn, 255, 0).astype(np.uint8)
+    assert np.array_equal(load_mask(_encode(grey, "PNG"), drawn.shape), drawn)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    assert np.array_equal(load_mask(_encode(rgb, "PNG"), drawn.shape), drawn)
+    # painted on a transparent layer: the paint's colour does not matter, its opacity does
+    rgba = np.zeros((*drawn.shape, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = np.where(drawn, 255, 0)
+    assert np.array_equal(load_mask(_encode(rgba, "PNG"), drawn.shape), drawn)
+    # a JPEG's ringing at the outline moves at most a pixel's width of it
+    jpeg = load_mask(_encode(grey, "JPEG", quality=90), drawn.shape)
+    assert np.count_nonzero(jpeg != drawn) < 0.01 * np.count_nonzero(drawn)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_drawn_mask_is_turned_upright_as_its_photo_is(orientation):
+    drawn = _drawn()
+    stored = _STORE[orientation](np.where(drawn, 255, 0).astype(np.uint8))
+    data = _encode(stored, "PNG", exif=_exif(orientation=orientation))
+    assert np.array_equal(load_mask(data, drawn.shape), drawn)
+
+
+@pytest.mark.parametrize("build, words", [
+    (lambda: _encode(np.full((200, 300), 255, np.uint8), "PNG"), "the mask is 300 × 200 pixels but the "
+                                                                 "photo is 400 × 300"),
+    (lambda: _encode(np.zeros((300, 400), np.uint8), "PNG"), "marks no pixel"),
+    (lambda: b"not an image at all", "not a PNG, TIFF, WebP or JPEG image"),
+    (lambda: _encode(np.full((300, 400), 255, np.uint8), "PNG")[:200], "not a PNG, TIFF, WebP or JPEG"),
+])
+def test_a_mask_of_another_size_or_marking_nothing_or_no_image_is_refused(build, words):
+    with pytest.raises(InvalidImage, match=words):
+        load_mask(build(), (300, 400))
