@@ -91,6 +91,9 @@ def _attempts(records, c):
         "add photos": lambda a: records.add_photos(a, ben_visit.id, [PhotoUpload(_jpeg(8), "left")]),
         "prepare photo": lambda a: records.prepare_photo(a, ben.id, upload),
         "analyze": lambda a: records.analyze(a, later.id),
+        "measured area": lambda a: records.measured_area(a, ben.id, "front"),
+        "draw the measured area": lambda a: records.set_measured_area(a, ben.id, "front",
+                                                                      [(10, 10), (200, 10), (100, 200)]),
         "erase": lambda a: records.delete_patient(a, ben.id),
         "invite for them": lambda a: records.invite(a, patient_id=ben.id),
         "their invites": lambda a: records.invites(a, patient_id=ben.id),
@@ -110,7 +113,8 @@ def _attempts(records, c):
 ATTEMPTS = [
     "patient", "sessions", "session", "photo", "image of a photo", "image of a change map", "views",
     "baseline", "analysis", "timeline", "export", "metrics csv", "log", "update", "add session",
-    "add photos", "prepare photo", "analyze", "erase", "invite for them", "their invites", "their account",
+    "add photos", "prepare photo", "analyze", "measured area", "draw the measured area", "erase",
+    "invite for them", "their invites", "their account",
     "disable their account", "patient list", "new patient", "invite a practitioner", "team", "audit log",
     "archive", "store", "save an analysis"]
 
@@ -127,7 +131,8 @@ def test_the_attempts_cover_every_public_repository_function(records, clinic):
                         "set_disabled", "audit"}
     called = {"patient", "sessions", "session", "photo", "image", "views", "baseline", "analysis", "timeline",
               "log", "update_patient", "add_session", "add_photos", "prepare_photo", "analyze",
-              "delete_patient", "find_patients", "create_patient", "pending_analyses", "sweep_orphans",
+              "measured_area", "set_measured_area", "delete_patient", "find_patients", "create_patient",
+              "pending_analyses", "sweep_orphans",
               "save_analysis"}
     assert public - not_patient_data == called
     assert list(_attempts(records, clinic)) == ATTEMPTS
@@ -156,8 +161,10 @@ def test_a_patient_reads_their_own_record_and_changes_nothing(records, me, clini
     buf = io.BytesIO()
     export_patient(records, login, ana.id, buf)  # their right of access
     assert len(buf.getvalue()) > 1000
+    assert records.measured_area(login, ana.id, "front") is None
     for change in (lambda: records.update_patient(login, ana.id, name="Ana B"),
                    lambda: records.add_session(login, ana.id, started_at=WHEN),
+                   lambda: records.set_measured_area(login, ana.id, "front", [(0, 0), (90, 0), (0, 90)]),
                    lambda: records.invite(login, patient_id=ana.id)):
         with pytest.raises(Forbidden):
             change()

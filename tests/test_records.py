@@ -405,9 +405,9 @@ def counted_runs(monkeypatch):
     calls = []
     real = analysis_module.run
 
-    def run(photo, baseline):
+    def run(photo, baseline, area=None):
         calls.append(baseline is None)
-        return real(photo, baseline)
+        return real(photo, baseline, area)
 
     monkeypatch.setattr(analysis_module, "run", run)
     return calls
@@ -449,7 +449,7 @@ def test_a_crashing_analysis_saves_nothing(me, records, demo_front, monkeypatch)
                             photos=[PhotoUpload(demo_front["session3_front"])])
     before = _counts(records)
 
-    def boom(photo, baseline):
+    def boom(photo, baseline, area=None):
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(analysis_module, "run", boom)
@@ -488,6 +488,68 @@ def test_timeline_shows_each_visit_with_metrics_and_change(me, records, demo_fro
     assert last.delta[key] == pytest.approx(last.values[key] - before[key])
     assert set(last.significant) == set(last.delta)
     assert records.pending_analyses(SYSTEM) == []
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]]:
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, records, demo_front,
+                                                                       counted_runs):
+    p = _patient(records, me)
+    s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    s3 = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=60),
+                             photos=[PhotoUpload(demo_front["session3_front"])])
+    base, later = s1.photos[0].id, s3.photos[0].id
+    whole = records.analyze(me, later)
+    assert records.measured_area(me, p.id, "front") is None
+    # the patient's right cheek (image left) of the 0.35x photo: 100 x 80 px, 28 x 22 mm
+    cheek = _box(270, 480, 370, 560)
+    records.set_measured_area(me, p.id, "front", cheek)
+    assert records.measured_area(me, p.id, "front") == [list(map(float, xy)) for xy in cheek]
+    assert records.audit(me, patient_id=p.id)[0].action == "set_measured_area"
+    assert [pt.status for pt in records.timeline(me, p.id).points] == ["pending", "pending"]
+    outline = records.measured_area(me, p.id, "front")
+    pending = [(t[0], t[4]) for t in records.pending_analyses(SYSTEM) if t[0] in (base, later)]
+    assert pending == [(base, outline), (later, outline)]
+    drawn = records.analyze(me, later)
+    assert drawn.status == "measured" and len(counted_runs) == 2
+    assert not any(k.startswith("zone.") for k in drawn.values)
+    ppm = drawn.result["before_context"]["px_per_mm"]
+    inside = 101 * 81 / ppm**2  # the outline's pixels, edges included, less any glare
+    assert 0.9 * inside < drawn.result["before_context"]["area_mm2"] <= inside * 1.001
+    assert inside < 0.2 * whole.result["before_context"]["area_mm2"]
+    assert drawn.values["redness.erythema_index"] != whole.values["redness.erythema_index"]
+    buf = io.BytesIO()
+    export_patient(records, me, p.id, buf)
+    assert json.loads(zipfile.ZipFile(buf).read("record.json"))["measured_areas"] == {"front": outline}
+    # back to the whole skin: the cached analysis is shown again, nothing is recomputed
+    records.set_measured_area(me, p.id, "front", None)
+    assert records.analyze(me, later) == whole and len(counted_runs) == 2
+    # an earlier visit becomes the baseline: an outline drawn on the old one no longer applies
+    records.set_measured_area(me, p.id, "front", cheek)
+    records.add_session(me, p.id, started_at=WHEN - dt.timedelta(days=30),
+                        photos=[PhotoUpload(demo_front["session5_front"])])
+    assert records.measured_area(me, p.id, "front") is None
+
+
+@pytest.mark.parametrize(("outline", "message"), [
+    ([(0, 0), (10, 10)], "3 to 5000"),
+    ([(0, 0), (10, float("nan")), (0, 10)], "finite"),
+    ([(0, 0), (5000, 0), (0, 10)], "leaves the baseline photo"),
+    ([(0, 0), (10, 10), (20, 20)], "encloses no area"),
+    ("a circle", r"a list of \(x, y\) points"),
+])
+def test_an_impossible_outline_is_refused_with_the_reason_and_nothing_changes(me, records, photos, outline,
+                                                                              message):
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(photos(1))])
+    records.set_measured_area(me, p.id, "front", _box(10, 10, 200, 200))
+    with pytest.raises(RecordError, match=message):
+        records.set_measured_area(me, p.id, "front", outline)
+    assert records.measured_area(me, p.id, "front") == [list(map(float, xy)) for xy in _box(10, 10, 200, 200)]
+    with pytest.raises(RecordError, match="no left photo to draw the area on"):
+        records.set_measured_area(me, p.id, "left", _box(10, 10, 200, 200))
 
 
 def test_reanalyze_command_works_through_the_settings(me, records, database_url, tmp_path, demo_front, capsys,
@@ -636,4 +698,33 @@ def test_patients_recorded_before_accounts_join_the_clinic_its_first_admin_sets_
     me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
     assert [p.name for p in records.find_patients(me)] == ["Early Bird"]
     assert records.clinic(me) == ("Rose Clinic", False)
+    records.close()
+
+
+def test_the_measured_area_migration_keeps_analyses_and_goes_back(database_url, tmp_path, demo_front):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    records = Records.open(Settings(tmp_path / "data", database_url))
+    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
+    p = _patient(records, me)
+    s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    whole = records.analyze(me, s1.photos[0].id)
+    records.set_measured_area(me, p.id, "front", [(270, 480), (370, 480), (370, 560)])
+    records.analyze(me, s1.photos[0].id)
+    records.close()
+    engine = create_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    with engine.begin() as conn:  # back to 0002: the outline and what was measured over it go
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+        assert conn.execute(text("SELECT count(*) FROM analyses")).scalar() == 1
+    engine.dispose()
+    records = Records.open(Settings(tmp_path / "data", database_url))  # and up again
+    assert records.measured_area(me, p.id, "front") is None
+    assert records.analysis(me, s1.photos[0].id) == whole
     records.close()

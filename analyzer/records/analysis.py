@@ -7,16 +7,25 @@ writes the results.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import cv2
+import numpy as np
 
 from analyzer.change_maps import change_maps
 from analyzer.compare import NoSkin, analyze, compare
 from analyzer.images import load_image, to_jpeg_bytes
 
-__all__ = ["Outcome", "json_safe", "run", "version"]
+__all__ = ["Outcome", "area_key", "area_mask", "json_safe", "run", "version"]
+
+#: An outline drawn on a baseline: ``[(x, y), ...]`` in its pixels (at least 3 points).
+Outline = Sequence[Sequence[float]]
 
 
 def version() -> str:
@@ -49,6 +58,9 @@ class Outcome:
         Time taken.
     version : str
         The :func:`version` that measured it.
+    area : str
+        The :func:`area_key` of the outline it was measured over ("" for the
+        whole detected skin).
     """
 
     status: str
@@ -57,29 +69,51 @@ class Outcome:
     images: dict[str, bytes]
     seconds: float
     version: str
+    area: str = ""
 
 
-def run(photo: bytes, baseline: bytes | None) -> Outcome:
-    """Measure ``photo`` (stored PNG bytes) alone (``baseline`` None: it is the baseline) or against one."""
-    start, v = time.perf_counter(), version()
+def area_key(outline: Outline | None) -> str:
+    """A short fingerprint of an outline (16 hex digits), "" for none: what analyses are keyed by."""
+    if outline is None:
+        return ""
+    text = json.dumps([[round(float(x), 1), round(float(y), 1)] for x, y in outline])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def area_mask(outline: Outline, shape: tuple[int, int]) -> np.ndarray:
+    """The (H, W) bool mask inside an outline of pixel coordinates (filled polygon, edges included)."""
+    points = np.round(np.asarray(outline, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [points], 1)
+    return mask.astype(bool)
+
+
+def run(photo: bytes, baseline: bytes | None, area: Outline | None = None) -> Outcome:
+    """Measure ``photo`` (stored PNG bytes) alone (``baseline`` None: it is the baseline) or against one.
+
+    ``area``: an outline on the baseline's pixels to measure within, in place
+    of the detected skin (:func:`analyzer.compare`'s ``mask``); None: the whole skin.
+    """
+    start, v, key = time.perf_counter(), version(), area_key(area)
     image = load_image(photo)
     try:
         if baseline is None:
-            metrics = analyze(image)
+            metrics = analyze(image, None if area is None else area_mask(area, image.shape[:2]))
             result = {"metrics": metrics.to_dict(), "context": metrics.context()}
-            return Outcome("measured", "", json_safe(result), {}, time.perf_counter() - start, v)
+            return Outcome("measured", "", json_safe(result), {}, time.perf_counter() - start, v, key)
         before = load_image(baseline)
-        c = compare(before, image)
+        c = compare(before, image, mask=None if area is None else area_mask(area, before.shape[:2]))
     except NoSkin as err:
-        return Outcome("no_skin", str(err), {}, {}, time.perf_counter() - start, v)
+        return Outcome("no_skin", str(err), {}, {}, time.perf_counter() - start, v, key)
     result = c.to_dict()
     result["before_context"] = c.before.context()
     if not c.alignment.ok:
-        return Outcome("refused", c.alignment.reason, json_safe(result), {}, time.perf_counter() - start, v)
+        return Outcome("refused", c.alignment.reason, json_safe(result), {}, time.perf_counter() - start, v,
+                       key)
     result["after_context"] = c.after.context()
     images = {"aligned": to_jpeg_bytes(c.alignment.warped, quality=90)}
     images |= {kind: to_jpeg_bytes(drawn, quality=88) for kind, drawn in change_maps(before, c).items()}
-    return Outcome("measured", "", json_safe(result), images, time.perf_counter() - start, v)
+    return Outcome("measured", "", json_safe(result), images, time.perf_counter() - start, v, key)
 
 
 def json_safe(value):

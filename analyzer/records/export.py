@@ -7,7 +7,8 @@ Contents:
 ``record.json``
     The patient, every visit, every photo's details and quality report, and
     every analysis (metrics, change vs baseline, alignment), with the
-    algorithm version that measured them.
+    algorithm version that measured them, and the outline each view is
+    measured over when a practitioner drew one (``measured_areas``).
 ``metrics.csv``
     One row per visit, view and metric: value, change vs the baseline and
     whether it is beyond measurement noise.
@@ -59,7 +60,12 @@ def export_patient(records: Records, actor: Actor, patient_id: int, out: BinaryI
     patient = records.patient(actor, patient_id)
     sessions = records.sessions(actor, patient_id)
     record = {"exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "algorithm_version": version(), "patient": asdict(patient), "sessions": []}
+              "algorithm_version": version(), "patient": asdict(patient), "sessions": [],
+              "measured_areas": {}}
+    for view in records.views(actor, patient_id):
+        outline = records.measured_area(actor, patient_id, view)
+        if outline is not None:  # x, y on the baseline photo's pixels; views not listed: the whole skin
+            record["measured_areas"][view] = outline
     rows = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for session in sessions:

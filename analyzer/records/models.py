@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Analysis", "AuditEvent", "Base", "Clinic", "DerivedImage", "Invite", "LoginSession",
-           "LoginThrottle", "Patient", "Photo", "Session", "User", "utcnow"]
+           "LoginThrottle", "MeasuredArea", "Patient", "Photo", "Session", "User", "utcnow"]
 
 # Named constraints, so migrations can refer to them on every database.
 _NAMING = {
@@ -148,18 +148,21 @@ class Analysis(Base):
     baseline over the same skin (empty for the baseline itself) -- what charts read.
     ``result``: the rest, for the record: alignment, light, tone, the baseline's
     metrics over the shared skin, how each was measured (scale, spots, notes).
+    ``area``: the :class:`MeasuredArea` it was measured over, by
+    :func:`analyzer.records.analysis.area_key` ("" for the whole detected skin).
     Images drawn from it (the aligned photo, change maps) are :class:`DerivedImage` rows.
     """
 
     __tablename__ = "analyses"
     __table_args__ = (
-        UniqueConstraint("photo_id", "baseline_id", "algorithm_version", name="uq_analyses_key"),
+        UniqueConstraint("photo_id", "baseline_id", "algorithm_version", "area", name="uq_analyses_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
     baseline_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
     algorithm_version: Mapped[str] = mapped_column(String(20))
+    area: Mapped[str] = mapped_column(String(16), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
     light: Mapped[str] = mapped_column(String(20), default="")  # Comparison.light (follow-ups)
@@ -172,6 +175,26 @@ class Analysis(Base):
 
     images: Mapped[list[DerivedImage]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                       order_by="DerivedImage.kind")
+
+
+class MeasuredArea(Base):
+    """The area a patient's view is measured over, drawn by a practitioner on the view's baseline.
+
+    ``points``: the outline, ``[[x, y], ...]`` in the baseline photo's pixels. It
+    holds while ``baseline_id`` is the view's baseline; a photo taken earlier
+    becoming the baseline leaves the view measured over the whole skin again.
+    """
+
+    __tablename__ = "measured_areas"
+    __table_args__ = (UniqueConstraint("patient_id", "view", name="uq_measured_areas_view"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    view: Mapped[str] = mapped_column(String(60))
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    points: Mapped[list] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class DerivedImage(Base):

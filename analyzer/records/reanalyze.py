@@ -1,4 +1,5 @@
-"""Re-analyse an archive: every photo missing an analysis at this algorithm version, in parallel.
+"""Re-analyse an archive: every photo missing an analysis at this algorithm version (over its view's
+current measured area), in parallel.
 
 Worker processes measure (the pure :func:`analyzer.records.analysis.run`);
 this process alone writes the results, one transaction per photo, so an
@@ -64,8 +65,8 @@ def reanalyze(records: Records, *, workers: int | None = None, everything: bool 
         running = {}
         while queue or running:
             while queue and len(running) < 2 * workers:  # bounded: photos are read in the workers
-                photo_id, baseline_id, sha, base_sha = queue.pop()
-                future = pool.submit(_measure, records.store, sha, base_sha)
+                photo_id, baseline_id, sha, base_sha, outline = queue.pop()
+                future = pool.submit(_measure, records.store, sha, base_sha, outline)
                 running[future] = (photo_id, baseline_id)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -89,5 +90,5 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # the processes are the parallelism
 
 
-def _measure(store: ImageStore, sha: str, base_sha: str | None) -> Outcome:
-    return run(store.get(sha), None if base_sha is None else store.get(base_sha))
+def _measure(store: ImageStore, sha: str, base_sha: str | None, outline: list | None) -> Outcome:
+    return run(store.get(sha), None if base_sha is None else store.get(base_sha), outline)

@@ -8,7 +8,9 @@ image store (:mod:`analyzer.records.store`) and keeps them consistent:
   the store's blobs are written first and removed again if the transaction
   fails, so a bad photo, a crash or a full disk leaves both as they were.
 - **Analyses are a cache** keyed by (photo, baseline photo, algorithm
-  version): computed once, recomputed only when one of those changes.
+  version, measured area): computed once, recomputed only when one of those
+  changes. A view is measured over its whole skin, or over an outline a
+  practitioner drew on its baseline (:meth:`Records.set_measured_area`).
 - **Erasure is complete.** Deleting a patient deletes their rows and then
   every blob no other record uses.
 - **Every call names who acts** (an :class:`~analyzer.records.access.Actor`,
@@ -27,6 +29,7 @@ a process killed mid-upload.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -46,7 +49,7 @@ from analyzer.records import access, db
 from analyzer.records import analysis as _analysis
 from analyzer.records.access import Actor, NotFound, RecordError
 from analyzer.records.accounts import AccountsMixin
-from analyzer.records.models import Analysis, DerivedImage, Patient, Photo, Session
+from analyzer.records.models import Analysis, DerivedImage, MeasuredArea, Patient, Photo, Session
 from analyzer.records.settings import Settings
 from analyzer.records.store import FolderStore, ImageStore, sha256
 from analyzer.records.views import (
@@ -65,6 +68,7 @@ __all__ = ["NotFound", "PhotoRefused", "PreparedPhoto", "RecordError", "Records"
 VIEWS = ("front", "left", "right")
 _CLOSE_UP = re.compile(r"close-up: [\w' -]{1,40}")
 _MAX_DEPTH_MM = 4.0  # deepest microneedling/RF needles are 3.5 mm
+_MAX_OUTLINE_POINTS = 5000
 _STORE_LOCK = threading.Lock()  # blob writes/removals and the commit that references them
 
 
@@ -384,27 +388,30 @@ class Records(AccountsMixin):
 
     def analyze(self, actor: Actor, photo_id: int) -> AnalysisRecord:
         """The photo's analysis against its baseline: from the cache, or computed and saved now (staff)."""
-        photo, baseline = self._with_baseline(actor, photo_id, change=True)
-        cached = self._cached(actor, photo, baseline)
+        photo, baseline, outline = self._with_baseline(actor, photo_id, change=True)
+        cached = self._cached(actor, photo, baseline, outline)
         if cached is not None:
             return cached
         outcome = _analysis.run(self.store.get(photo.sha256),
-                                None if photo.id == baseline.id else self.store.get(baseline.sha256))
+                                None if photo.id == baseline.id else self.store.get(baseline.sha256), outline)
         return self.save_analysis(actor, photo.id, baseline.id, outcome)
 
-    def _cached(self, actor: Actor, photo: PhotoRecord, baseline: PhotoRecord) -> AnalysisRecord | None:
+    def _cached(self, actor: Actor, photo: PhotoRecord, baseline: PhotoRecord,
+                outline: list | None) -> AnalysisRecord | None:
         with self._read(actor) as s:
             row = s.scalars(select(Analysis).where(
                 Analysis.photo_id == photo.id, Analysis.baseline_id == baseline.id,
-                Analysis.algorithm_version == _analysis.version())).first()
+                Analysis.algorithm_version == _analysis.version(),
+                Analysis.area == _analysis.area_key(outline))).first()
             return None if row is None else _analysis_record(row)
 
     def pending_analyses(self, actor: Actor, *, all_versions: bool = False
-                         ) -> list[tuple[int, int, str, str | None]]:
-        """Photos with no analysis against their current baseline at this algorithm version (system only).
+                         ) -> list[tuple[int, int, str, str | None, list | None]]:
+        """Photos with no analysis against their current baseline and area at this version (system only).
 
-        Returns ``(photo_id, baseline_id, photo_sha256, baseline_sha256 or None)``, the
-        last None when the photo is its own baseline; every photo if ``all_versions``.
+        Returns ``(photo_id, baseline_id, photo_sha256, baseline_sha256 or None, outline
+        or None)``: the baseline's None when the photo is its own baseline, the outline's
+        when the view is measured over its whole skin; every photo if ``all_versions``.
         """
         self._require(actor, actor.is_system, "archive", "all")
         with self._read(actor) as s:
@@ -412,19 +419,22 @@ class Records(AccountsMixin):
                                     Session.started_at, Session.id)
                              .join(Session).order_by(Session.patient_id, Photo.view,
                                                      Session.started_at, Session.id)).all()
-            done = set(s.execute(select(Analysis.photo_id, Analysis.baseline_id)
+            done = set(s.execute(select(Analysis.photo_id, Analysis.baseline_id, Analysis.area)
                                  .where(Analysis.algorithm_version == _analysis.version())))
+            areas = {(a.patient_id, a.view): a for a in s.scalars(select(MeasuredArea))}
         todo, first = [], {}
         for photo_id, view, sha, patient_id, _, _ in rows:
             base_id, base_sha = first.setdefault((patient_id, view), (photo_id, sha))
-            if all_versions or (photo_id, base_id) not in done:
-                todo.append((photo_id, base_id, sha, None if base_id == photo_id else base_sha))
+            area = areas.get((patient_id, view))
+            outline = area.points if area is not None and area.baseline_id == base_id else None
+            if all_versions or (photo_id, base_id, _analysis.area_key(outline)) not in done:
+                todo.append((photo_id, base_id, sha, None if base_id == photo_id else base_sha, outline))
         return todo
 
     def save_analysis(self, actor: Actor, photo_id: int, baseline_id: int,
                       outcome: _analysis.Outcome) -> AnalysisRecord:
         """Keep an :class:`~analyzer.records.analysis.Outcome` (replacing one with the same key)."""
-        photo, baseline = self._with_baseline(actor, photo_id, change=True)
+        photo, baseline, _ = self._with_baseline(actor, photo_id, change=True)
         if baseline_id not in (photo.id, baseline.id):
             with self._read(actor) as s:
                 other = self._row_of(s, actor, Photo, baseline_id)
@@ -442,7 +452,7 @@ class Records(AccountsMixin):
                 with self._write(actor) as s:
                     old = s.scalars(select(Analysis).where(
                         Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
-                        Analysis.algorithm_version == outcome.version)).first()
+                        Analysis.algorithm_version == outcome.version, Analysis.area == outcome.area)).first()
                     if old is not None:
                         replaced = {d.sha256 for d in old.images}
                         s.delete(old)
@@ -450,19 +460,22 @@ class Records(AccountsMixin):
                     rest = dict(outcome.result)
                     values = rest.pop("metrics", None) or rest.pop("after", None) or {}
                     row = Analysis(photo_id=photo_id, baseline_id=baseline_id,
-                                   algorithm_version=outcome.version, status=outcome.status,
-                                   message=outcome.message, light=rest.get("light", ""),
-                                   values=values, delta=rest.pop("delta", {}),
+                                   algorithm_version=outcome.version, area=outcome.area,
+                                   status=outcome.status, message=outcome.message,
+                                   light=rest.get("light", ""), values=values, delta=rest.pop("delta", {}),
                                    significant=rest.pop("significant", {}), result=rest,
                                    seconds=outcome.seconds,
                                    images=[DerivedImage(kind=k, sha256=v) for k, v in keys.items()])
                     s.add(row)
             except IntegrityError:  # another thread saved the same analysis first: keep theirs
                 self._remove_unreferenced(new)
-                cached = self.analysis(actor, photo_id)
-                if cached is None:
-                    raise
-                return cached
+                with self._read(actor) as s:
+                    theirs = s.scalars(select(Analysis).where(
+                        Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
+                        Analysis.algorithm_version == outcome.version, Analysis.area == outcome.area)).first()
+                    if theirs is None:
+                        raise
+                    return _analysis_record(theirs)
             except BaseException:
                 self._remove_unreferenced(new)
                 raise
@@ -470,11 +483,57 @@ class Records(AccountsMixin):
             return _analysis_record(row)
 
     def _with_baseline(self, actor: Actor, photo_id: int, *, change: bool = False
-                       ) -> tuple[PhotoRecord, PhotoRecord]:
-        """The photo and its current baseline (the same record when it is its own), in one read."""
+                       ) -> tuple[PhotoRecord, PhotoRecord, list | None]:
+        """The photo, its current baseline (the same record when it is its own) and its view's outline
+        (None: the whole skin), in one read."""
         with self._read(actor) as s:
             photo = self._row_of(s, actor, Photo, photo_id, change=change)
-            return _photo(photo), _photo(_first_of_view(s, photo.session.patient_id, photo.view))
+            patient_id = photo.session.patient_id
+            baseline = _first_of_view(s, patient_id, photo.view)
+            return _photo(photo), _photo(baseline), _outline(s, patient_id, photo.view, baseline.id)
+
+    # --- the measured area -------------------------------------------------------
+
+    def measured_area(self, actor: Actor, patient_id: int, view: str) -> list[list[float]] | None:
+        """The outline ``view`` is measured over (``[[x, y], ...]``, baseline pixels); None: all its skin."""
+        view = _view(view)
+        with self._read(actor) as s:
+            self._patient_row(s, actor, patient_id)
+            baseline = _first_of_view(s, patient_id, view)
+            return None if baseline is None else _outline(s, patient_id, view, baseline.id)
+
+    def set_measured_area(self, actor: Actor, patient_id: int, view: str,
+                          outline: Sequence[Sequence[float]] | None) -> None:
+        """Measure ``view`` over ``outline`` (``[(x, y), ...]``, its baseline's pixels); None: its whole skin.
+
+        The view's analyses over other areas stay cached but are no longer
+        shown; :meth:`analyze` (or ``reanalyze``) measures its photos over this
+        one. An outline drawn on a baseline that an earlier photo has since
+        replaced no longer applies.
+
+        Raises
+        ------
+        RecordError
+            No photo of the view yet, or an outline of fewer than 3 points, not
+            finite, outside the baseline or enclosing no area.
+        """
+        view = _view(view)
+        with self._write(actor) as s:
+            patient = self._patient_row(s, actor, patient_id, change=True)
+            baseline = _first_of_view(s, patient_id, view)
+            if baseline is None:
+                raise RecordError(f"there is no {view} photo to draw the area on yet")
+            points = None if outline is None else _outline_points(outline, baseline.width, baseline.height)
+            row = s.scalars(select(MeasuredArea).where(MeasuredArea.patient_id == patient_id,
+                                                       MeasuredArea.view == view)).first()
+            if row is not None:
+                s.delete(row)
+                s.flush()
+            if points is not None:
+                s.add(MeasuredArea(patient_id=patient_id, view=view, baseline_id=baseline.id, points=points,
+                                   created_by=actor.user_id))
+            self._event(s, actor, "set_measured_area", patient_id=patient_id, clinic_id=patient.clinic_id,
+                        view=view, points=0 if points is None else len(points))
 
     # --- the timeline ----------------------------------------------------------
 
@@ -490,9 +549,11 @@ class Records(AccountsMixin):
             photos = [r.photo(view) for r in records]
             baseline_id = next((p.id for p in photos if p is not None), None)
             ids = [p.id for p in photos if p is not None]
+            outline = None if baseline_id is None else _outline(s, patient_id, view, baseline_id)
+            area = _analysis.area_key(outline)
             found = s.scalars(select(Analysis).options(defer(Analysis.result)).where(  # charts: no details
                 Analysis.photo_id.in_(ids), Analysis.baseline_id == baseline_id,
-                Analysis.algorithm_version == _analysis.version())) if ids else []
+                Analysis.algorithm_version == _analysis.version(), Analysis.area == area)) if ids else []
             analyses = {a.photo_id: a for a in found}
         points = []
         for record, photo in zip(records, photos, strict=True):
@@ -619,6 +680,33 @@ def _view(view: str) -> str:
     if view in VIEWS or _CLOSE_UP.fullmatch(view):
         return view
     raise RecordError(f"unknown view {view!r}: use front, left, right or 'close-up: <name>'")
+
+
+def _outline_points(outline, width: int, height: int) -> list[list[float]]:
+    """``outline`` as ``[[x, y], ...]`` (0.1 px), checked: a polygon with area inside a photo of this size."""
+    try:
+        points = np.asarray(outline, np.float64)
+    except (TypeError, ValueError):
+        raise RecordError("the outline must be a list of (x, y) points") from None
+    if points.ndim != 2 or points.shape[1] != 2 or not 3 <= len(points) <= _MAX_OUTLINE_POINTS:
+        raise RecordError(f"the outline must be 3 to {_MAX_OUTLINE_POINTS} (x, y) points")
+    if not np.isfinite(points).all():
+        raise RecordError("the outline's points must be finite numbers")
+    if (points < -1).any() or (points[:, 0] > width + 1).any() or (points[:, 1] > height + 1).any():
+        raise RecordError(f"the outline leaves the baseline photo ({width} x {height} px)")
+    points = np.clip(points, 0, [width - 1, height - 1])
+    x, y = points[:, 0], points[:, 1]
+    enclosed = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    if not enclosed >= 1.0 or not math.isfinite(enclosed):
+        raise RecordError("the outline encloses no area: draw around the skin to measure")
+    return [[round(float(a), 1), round(float(b), 1)] for a, b in points]
+
+
+def _outline(s: DbSession, patient_id: int, view: str, baseline_id: int) -> list | None:
+    """The outline the view is measured over, if drawn on its current baseline."""
+    row = s.scalars(select(MeasuredArea).where(MeasuredArea.patient_id == patient_id,
+                                               MeasuredArea.view == view)).first()
+    return row.points if row is not None and row.baseline_id == baseline_id else None
 
 
 def _name_key(name: str) -> str:
