@@ -200,6 +200,33 @@ def test_compare_page_shows_the_aligned_pair_and_measured_change(data):
     assert float(redness["Change"]) > 3 and redness["Beyond noise"]
 
 
+def test_a_drawn_area_is_named_on_every_page_and_the_whole_skin_comes_back(data):
+    at = _app(data, "compare_page.py")
+    assert at.expander[0].label == "Measured area: the whole skin"
+    assert at.button(key="area_front_save").disabled  # nothing drawn yet (drawing: test_dashboard_e2e.py)
+    assert at.button(key="area_front_clear").disabled
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    front = [s.photo("front") for s in records.sessions(me, demo.id) if s.photo("front") is not None]
+    records.set_measured_area(me, demo.id, "front", [(640, 1020), (1000, 1020), (1000, 1400), (640, 1400)])
+    for photo in (front[0], front[-1]):  # the baseline and the latest visit, over the right cheek
+        assert records.analyze(me, photo.id).status == "measured"
+    records.close()
+    at = _app(data, "compare_page.py")
+    assert at.expander[0].label == "Measured area: the outline drawn on the baseline"
+    assert any("skin inside the area outlined" in c.value for c in at.caption)
+    assert _table(at, "Measure").set_index("Measure").loc["Erythema index", "Before"] != "—"
+    progress = _app(data, "progress_page.py")
+    assert any("skin inside the area outlined" in c.value for c in progress.caption)
+    progress.selectbox(key="progress_zone").set_value("forehead").run()
+    assert any("has no face zones" in i.value for i in progress.info)
+    patient = _app(data, username="demo-patient")
+    assert any("treated skin your practitioner outlined" in c.value for c in patient.caption)
+    at.button(key="area_front_clear").click().run()  # the whole skin's analyses are still cached
+    assert not at.exception and at.expander[0].label == "Measured area: the whole skin"
+    assert any("whole skin of the view" in c.value for c in at.caption)
+
+
 def test_a_photo_of_other_skin_is_refused_with_the_reason(data):
     records, me = _practitioner(data)
     p = records.create_patient(me, name="Mismatch Case", photo_consent=True)

@@ -107,6 +107,23 @@ def _record_session(page, day: dt.date, depth: str, photos: list[Path]) -> None:
     _settle(page)
 
 
+def _draw_area(page, outline: list[tuple[float, float]]) -> None:
+    """Open the Compare page's measured area and trace ``outline`` (fractions of the photo) with the mouse."""
+    page.get_by_text("Measured area: the whole skin").click()
+    _settle(page)
+    photo = page.locator(".js-plotly-plot .nsewdrag").first
+    photo.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = photo.bounding_box()
+    points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in outline]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in [*points[1:], points[0]]:
+        page.mouse.move(x, y, steps=10)
+    page.mouse.up()
+    _settle(page)
+
+
 def _fill(page, label: str, value: str) -> None:
     page.get_by_label(label, exact=True).fill(value)
 
@@ -147,6 +164,14 @@ def test_practitioner_records_two_sessions_and_sees_the_change(server, browser):
     caption = page.get_by_text(re.compile(r"registration score \d\.\d\d")).inner_text()
     assert float(re.search(r"score (\d\.\d\d)", caption).group(1)) > 0.5
     _shot(page, "4-compare-measured-change", page.get_by_text("Measured change"))
+    _draw_area(page, [(0.31, 0.36), (0.46, 0.35), (0.47, 0.47), (0.38, 0.50), (0.31, 0.46)])
+    page.get_by_role("button", name="Measure inside this outline").click()
+    page.get_by_text("Measured area: the outline drawn on the baseline").wait_for(timeout=TIMEOUT_MS)
+    _settle(page)
+    page.get_by_text("Measured on the skin inside the area outlined").wait_for()
+    page.get_by_text("Measured area: the outline drawn on the baseline").click()  # open it again
+    _settle(page)
+    _shot(page, "4b-compare-measured-area", page.locator(".js-plotly-plot").first)
 
     _nav(page, "Progress")
     chart = page.locator(".js-plotly-plot").first

@@ -44,7 +44,9 @@ from analyzer.records import (
     reanalyze,
 )
 from analyzer.records import analysis as analysis_module
+from analyzer.records.analysis import area_mask
 from analyzer.records.models import Analysis, AuditEvent, Base, Invite, Patient, Photo, Session, User
+from analyzer.skin import regions
 
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 SYSTEM = Actor.system("tests")
@@ -503,8 +505,9 @@ def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, recor
     base, later = s1.photos[0].id, s3.photos[0].id
     whole = records.analyze(me, later)
     assert records.measured_area(me, p.id, "front") is None
-    # the patient's right cheek (image left) of the 0.35x photo: 100 x 80 px, 28 x 22 mm
-    cheek = _box(270, 480, 370, 560)
+    # round the patient's right cheek (image left) of the 0.35x photo and the hair and backdrop beside
+    # it: 150 x 100 px, 63 x 42 mm, of which the skin is 53 %
+    cheek = _box(200, 310, 350, 410)
     records.set_measured_area(me, p.id, "front", cheek)
     assert records.measured_area(me, p.id, "front") == [list(map(float, xy)) for xy in cheek]
     assert records.audit(me, patient_id=p.id)[0].action == "set_measured_area"
@@ -516,9 +519,11 @@ def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, recor
     assert drawn.status == "measured" and len(counted_runs) == 2
     assert not any(k.startswith("zone.") for k in drawn.values)
     ppm = drawn.result["before_context"]["px_per_mm"]
-    inside = 101 * 81 / ppm**2  # the outline's pixels, edges included, less any glare
+    # the skin inside the outline is measured: not the hair (the whole skin's mask), less glare
+    skin = regions(load_image(demo_front["session1_front"])).mask & area_mask(cheek, (910, 840))
+    inside = np.count_nonzero(skin) / ppm**2
+    assert inside < 0.6 * 151 * 101 / ppm**2
     assert 0.9 * inside < drawn.result["before_context"]["area_mm2"] <= inside * 1.001
-    assert inside < 0.2 * whole.result["before_context"]["area_mm2"]
     assert drawn.values["redness.erythema_index"] != whole.values["redness.erythema_index"]
     buf = io.BytesIO()
     export_patient(records, me, p.id, buf)

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from analyzer.change_maps import FAMILIES
+from analyzer.dashboard.area import area_caption, area_panel
 from analyzer.dashboard.common import (
     fmt,
     me,
@@ -33,6 +34,7 @@ after_id = c2.selectbox("After", ids, index=len(ids) - 1, format_func=labels.get
 by_id = {s.id: s for s in sessions}
 before, after = by_id[before_id].photo(view), by_id[after_id].photo(view)
 baseline = sessions[0].photo(view)
+outline = area_panel(patient, view, baseline, key=f"area_{view}")
 
 if before.id == after.id:
     st.info("Choose two different visits to compare.")
@@ -126,5 +128,5 @@ if a_after is not None and a_after.status == "measured":
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
                      "Beyond noise": beyond})
     st.dataframe(rows, hide_index=True, width="stretch", key="compare_changes")
-    st.caption("Whole skin of the view, measured over the skin both photos show. *Beyond noise*: larger "
-               "than repeat photos of unchanged skin differ (minimal detectable change, docs/metrics.md).")
+    st.caption(f"{area_caption(outline)} *Beyond noise*: larger than repeat photos of unchanged skin differ "
+               "(minimal detectable change, docs/metrics.md).")

@@ -43,8 +43,10 @@ else:
 
 for key in ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness"):
     st.plotly_chart(metric_chart(timeline, key, height=300), key=f"patient_{key}", width="stretch")
+treated_only = " Measured on the treated skin your practitioner outlined." if r.measured_area(
+    me(), patient.id, "front") is not None else ""
 st.caption("Red points: a change from your first visit larger than repeat photos of unchanged skin show; "
-           "grey: within that noise. ▲ treatment days.")
+           f"grey: within that noise. ▲ treatment days.{treated_only}")
 
 st.subheader("Your record")
 st.caption("Everything the clinic recorded about you: details, visits, photos (without location or camera "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyzer.dashboard.area import area_caption
 from analyzer.dashboard.charts import change_rows, metric_chart, recovery, recovery_chart
 from analyzer.dashboard.common import me, patient_with_photos, records, view_label
 from analyzer.metrics import METRICS
@@ -36,13 +37,18 @@ for p in timeline.points:
     if p.status in ("refused", "no_skin"):
         st.error(f"The photo of {p.session.started_at:%d %b %Y} is left out: {p.message}.")
 
+outline = r.measured_area(me(), patient.id, view)
 if not any(p.values.get(key) is not None for p in timeline.points):
-    st.info("Nothing measured for this measure and zone yet (a zone is measured only in front views).")
+    if outline is not None and zone != "whole skin":
+        st.info("This view is measured inside the area outlined on its baseline, which has no face zones: "
+                "choose *Whole skin* (or measure the whole skin again on the Compare page).")
+    else:
+        st.info("Nothing measured for this measure and zone yet (a zone is measured only in front views).")
     st.stop()
 
 st.plotly_chart(metric_chart(timeline, key), key="progress_chart", width="stretch")
 st.caption("◆ baseline · ● red: change from the baseline beyond measurement noise · ● grey: within noise · "
-           "▲ treatment (needle depth on hover).")
+           f"▲ treatment (needle depth on hover). {area_caption(outline)}")
 st.dataframe(change_rows(timeline, key), hide_index=True, width="stretch", key="progress_table")
 
 rec = recovery(timeline)

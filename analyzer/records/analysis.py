@@ -21,6 +21,7 @@ import numpy as np
 from analyzer.change_maps import change_maps
 from analyzer.compare import NoSkin, analyze, compare
 from analyzer.images import load_image, to_jpeg_bytes
+from analyzer.skin import regions
 
 __all__ = ["Outcome", "area_key", "area_mask", "json_safe", "run", "version"]
 
@@ -88,21 +89,30 @@ def area_mask(outline: Outline, shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
+def _skin_within(outline: Outline | None, image: np.ndarray) -> np.ndarray | None:
+    """The detected skin inside ``outline`` (an outline drawn round a cheek leaves out the eye, the
+    lips, hair and clothes it takes in, as the whole skin does); None for no outline."""
+    if outline is None:
+        return None
+    return area_mask(outline, image.shape[:2]) & regions(image).mask
+
+
 def run(photo: bytes, baseline: bytes | None, area: Outline | None = None) -> Outcome:
     """Measure ``photo`` (stored PNG bytes) alone (``baseline`` None: it is the baseline) or against one.
 
-    ``area``: an outline on the baseline's pixels to measure within, in place
-    of the detected skin (:func:`analyzer.compare`'s ``mask``); None: the whole skin.
+    ``area``: an outline on the baseline's pixels: the baseline's detected skin
+    inside it is measured (as :func:`analyzer.compare`'s ``mask``), no face
+    zones; None: the whole skin, with zones.
     """
     start, v, key = time.perf_counter(), version(), area_key(area)
     image = load_image(photo)
     try:
         if baseline is None:
-            metrics = analyze(image, None if area is None else area_mask(area, image.shape[:2]))
+            metrics = analyze(image, _skin_within(area, image))
             result = {"metrics": metrics.to_dict(), "context": metrics.context()}
             return Outcome("measured", "", json_safe(result), {}, time.perf_counter() - start, v, key)
         before = load_image(baseline)
-        c = compare(before, image, mask=None if area is None else area_mask(area, before.shape[:2]))
+        c = compare(before, image, mask=_skin_within(area, before))
     except NoSkin as err:
         return Outcome("no_skin", str(err), {}, {}, time.perf_counter() - start, v, key)
     result = c.to_dict()
