@@ -57,7 +57,11 @@ from analyzer.metrics.pigmentation import (
     tone_map,
 )
 from analyzer.metrics.redness import erythema_map, even_level, redness
-from analyzer.metrics.repeatability import light_beyond_measured, minimal_detectable_change
+from analyzer.metrics.repeatability import (
+    light_beyond_measured,
+    minimal_detectable_change,
+    smallest_drawn_area_measured,
+)
 from analyzer.metrics.texture import (
     MIN_PX_PER_MM,
     find_pores,
@@ -167,7 +171,9 @@ class Comparison:
     words for people, when the two photos were lit more differently than the repeat
     photos the minimal detectable changes were measured on, or taken through tone
     curves of another shape (another phone or camera app: ``tone.departure``), so a
-    change near its limit may be the light or the camera.
+    change near its limit may be the light or the camera. ``drawn``: measured
+    over a drawn area (``mask``), whose changes are judged against the noise of
+    areas of its size.
     """
 
     alignment: Alignment
@@ -178,11 +184,13 @@ class Comparison:
     tone: Tone
     light: str  # "reference" (a face's surroundings), "backdrop" (a close-up's), "card" or "camera"
     notes: tuple[str, ...] = ()
+    drawn: bool = False
 
     def to_dict(self) -> dict:
         return {
             "alignment": self.alignment.to_dict(),
             "light": self.light,
+            "drawn": self.drawn,
             "tone": self.tone.to_dict(),
             "before": self.before.to_dict(),
             "after": None if self.after is None else self.after.to_dict(),
@@ -251,7 +259,8 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     illuminant = _illuminant(before, skin)
     if not alignment.ok:
         return Comparison(alignment=alignment, before=_measure(before, skin, illuminant), after=None,
-                          delta={}, significant={}, tone=IDENTITY_TONE, light=_light(illuminant, skin))
+                          delta={}, significant={}, tone=IDENTITY_TONE, light=_light(illuminant, skin),
+                          drawn=mask is not None)
     inner = cv2.erode(alignment.valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     common = _restrict(skin, inner)
     card_note = ()
@@ -293,10 +302,11 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     m_after = _track_spots(m_before, m_after, common, alignment)
     light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it
     delta, significant = {}, {}
+    drawn_mm2 = None if mask is None else m_before.area_mm2  # a small area is noisier than the whole skin
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
         delta[key] = change
-        significant[key] = bool(abs(change) > minimal_detectable_change(key, light)) \
+        significant[key] = bool(abs(change) > minimal_detectable_change(key, light, area_mm2=drawn_mm2)) \
             if math.isfinite(change) else False
     beyond = light_beyond_measured(tone.change()) if light != "camera" else []
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
@@ -306,9 +316,13 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     if hidden_share >= _HIDDEN_NOTE:
         notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
                   "dark hair or deep shadow) and was measured in neither photo.",)
+    if drawn_mm2 is not None and drawn_mm2 < smallest_drawn_area_measured(light):
+        notes += (f"The area measured is {drawn_mm2:.0f} mm², smaller than the smallest drawn area whose "
+                  f"noise was measured ({smallest_drawn_area_measured(light):.0f} mm²): a change near its "
+                  "noise limit may be noise. Draw a larger area to judge it.",)
     notes = card_note + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
-                      significant=significant, tone=tone, light=light, notes=notes)
+                      significant=significant, tone=tone, light=light, notes=notes, drawn=mask is not None)
 
 
 def _track_spots(before: Metrics, after: Metrics, skin: SkinRegions, alignment: Alignment) -> Metrics:

@@ -15,6 +15,11 @@ measurement noise. Printed per metric:
   -- a change smaller than this is not called
   significant (Weir 2005, doi:10.1519/15184.1);
 * zone figures (the largest over the five zones);
+* drawn areas: the same pairs compared again over discs of skin 15, 30 and 60 mm
+  across (``--areas``; on a front view round a cheek's or the forehead's middle,
+  taking turns, on a close-up round its skin's middle), as a practitioner's
+  outline is measured: the skin inside it, no zones. Their MDC95 per light and
+  disc, with the discs' mean area, go to ``DRAWN_MINIMAL_DETECTABLE_CHANGE``;
 * how much the pairs' light differed (``Tone.change()``, 2.5th-97.5th percentiles; for the
   tone curve's departure from a power, the largest of front views and close-ups): the
   range within which the MDC95 holds (``MEASURED_LIGHT_CHANGE``).
@@ -31,6 +36,7 @@ Usage::
     python bench/repeatability.py [--trials 30] [--views front left-cheek right-cheek
                                                          left-cheek+card right-cheek+card
                                                          left-cheek+skin-only right-cheek+skin-only]
+                                        [--areas 15 30 60]
 
 The figures in ``analyzer/metrics/repeatability.py`` come from this script's
 default run; it prints a block to paste there.
@@ -59,6 +65,7 @@ from phantoms import close_ups  # noqa: E402
 from analyzer import compare, load_image  # noqa: E402
 from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.metrics import METRICS  # noqa: E402
+from analyzer.skin import regions  # noqa: E402
 
 
 def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -90,6 +97,8 @@ def main() -> None:
     parser.add_argument("--views", nargs="+", default=["front", "left-cheek", "right-cheek",
                                                        "left-cheek+card", "right-cheek+card",
                                                        "left-cheek+skin-only", "right-cheek+skin-only"])
+    parser.add_argument("--areas", nargs="*", type=float, default=[15.0, 30.0, 60.0], metavar="MM",
+                        help="drawn discs' diameters, mm (default 15 30 60; none: whole skin only)")
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -97,6 +106,8 @@ def main() -> None:
     delta: dict[tuple[str, str], list[float]] = {}  # (light, key) -> deltas
     light_of: dict[str, str] = {}
     light_change: dict[str, list[float]] = {}  # Tone.change() of the pairs whose light was matched
+    drawn: dict[tuple[str, float, str], list[float]] = {}  # (light, diameter, key) -> deltas
+    drawn_area: dict[tuple[str, float], list[float]] = {}  # (light, diameter) -> area measured, mm²
     refused, started = 0, time.perf_counter()
     for view in args.views:
         name, _, variant = view.partition("+")
@@ -105,11 +116,19 @@ def main() -> None:
             photo = chart.hold(photo, **close_ups.CARD_HELD)
         elif variant == "skin-only":
             photo = np.ascontiguousarray(photo[close_ups.SKIN_ONLY[name]])
-        for _ in range(args.trials):
-            c = compare(capture(photo, rng), capture(photo, rng))
+        for trial in range(args.trials):
+            before, after = capture(photo, rng), capture(photo, rng)
+            c = compare(before, after)
             if c.after is None:
                 refused += 1
                 continue
+            for diameter in args.areas:
+                d = compare(before, after, mask=_drawn_disc(before, diameter, trial))
+                if d.after is None:
+                    continue
+                drawn_area.setdefault((d.light, diameter), []).append(d.before.area_mm2)
+                for key, value in d.delta.items():
+                    drawn.setdefault((d.light, diameter, key), []).append(value)
             light_of[view] = c.light
             for key, value in c.tone.change().items():
                 # the light's ranges from the front view; a curve's departure from a power from every
@@ -154,6 +173,21 @@ def main() -> None:
     for key, value in zone_mdc.items():
         print(f'    "{key}": {_round(value)},')
     print("}")
+    if drawn_area:
+        print("DRAWN_MINIMAL_DETECTABLE_CHANGE: dict[str, tuple[tuple[float, dict[str, float]], ...]] = {")
+        for light in lights:
+            print(f'    "{light}": (')
+            for diameter in args.areas:
+                areas = drawn_area.get((light, diameter))
+                if not areas:
+                    continue
+                median = statistics.median(areas)
+                print(f"        ({median:.0f}, {{  # {diameter:g} mm disc, {len(areas)} pairs")
+                for m in METRICS:
+                    print(f'            "{m.key}": {_round(_mdc(drawn[(light, diameter, m.key)], m.key))},')
+                print("        }),")
+            print("    ),")
+        print("}")
     print("MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {")
     for key, values in light_change.items():
         low, high = np.percentile(values, [2.5, 97.5])
@@ -167,6 +201,21 @@ LIGHTS = {"reference": "non-skin reference, tone matched",
           "backdrop": "close-up's surroundings, backdrop in view, tone matched",
           "card": "colour card, tone matched patch by patch",
           "camera": "camera's white balance (no reference)"}
+
+
+def _drawn_disc(photo: np.ndarray, diameter_mm: float, trial: int) -> np.ndarray:
+    """The skin inside a disc `diameter_mm` across, as a practitioner's outline is measured (bool HxW).
+
+    Centred on a front view's cheek or forehead (by turns: `trial`), on a close-up's skin's middle.
+    """
+    skin = regions(photo)
+    zones = [skin.zones[z] for z in ("left_cheek", "right_cheek", "forehead") if z in skin.zones]
+    area = zones[trial % len(zones)] if zones else skin.mask
+    rows, cols = np.nonzero(area)
+    disc = np.zeros(skin.mask.shape, np.uint8)
+    centre = int(np.median(cols)), int(np.median(rows))
+    cv2.circle(disc, centre, round(diameter_mm / 2 * skin.px_per_mm), 1, -1)
+    return disc.astype(bool) & skin.mask
 
 
 def _mdc(deltas: list[float], key: str = "") -> float:

@@ -41,9 +41,9 @@ def area_panel(patient: PatientRecord, view: str, baseline: PhotoRecord, *, key:
                    "button down and trace the outline. Every visit of this view is then measured on "
                    "the skin inside it (eyes, lips, hair and clothes it takes in are left out); the "
                    "whole skin's figures are kept and come back if you choose it again.")
-        drawn = _lasso(st.plotly_chart(_figure(image, outline, scale), key=f"{key}_chart", on_select="rerun",
-                                       selection_mode="lasso",
-                                       config={"displayModeBar": False, "scrollZoom": False}), scale)
+        event = st.plotly_chart(_figure(image, outline, scale), key=f"{key}_chart", on_select="rerun",
+                                selection_mode="lasso", config={"displayModeBar": False, "scrollZoom": False})
+        drawn = _lasso(event, scale, (baseline.width, baseline.height))
         c1, c2 = st.columns(2)
         if c1.button("Measure inside this outline", key=f"{key}_save", type="primary", disabled=drawn is None,
                      help=None if drawn else "Draw an outline on the photo first"):
@@ -70,13 +70,14 @@ def _figure(image: np.ndarray, outline: list | None, scale: float) -> go.Figure:
     return fig
 
 
-def _lasso(event, scale: float) -> list | None:
-    """The outline last drawn, in baseline px, or None."""
+def _lasso(event, scale: float, size: tuple[int, int]) -> list | None:
+    """The outline last drawn, in baseline px (within its `size`, width and height), or None."""
     selection = getattr(event, "selection", None) or {}
     paths = selection.get("lasso") or []
     if not paths or len(paths[-1].get("x", ())) < 3:
         return None
-    return [[float(x) * scale, float(y) * scale] for x, y in zip(paths[-1]["x"], paths[-1]["y"], strict=True)]
+    xy = np.column_stack([paths[-1]["x"], paths[-1]["y"]]).astype(np.float64) * scale
+    return np.clip(xy, 0, np.asarray(size, np.float64) - 1).tolist()
 
 
 def _change(patient: PatientRecord, view: str, outline: list | None, key: str) -> None:

@@ -47,7 +47,7 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
             continue
         d_base = point.delta.get(key)
         d_prev = None if previous is None else value - previous
-        mdc = minimal_detectable_change(key, _light(point))
+        mdc = minimal_detectable_change(key, _light(point), area_mm2=timeline.drawn_mm2)
         rows.append({
             "Date": point.session.started_at.strftime("%Y-%m-%d"),
             "Treatment": point.session.treatment + (f" {point.session.needle_depth_mm:g} mm"
@@ -137,7 +137,8 @@ def recovery(timeline: Timeline) -> Recovery | None:
             continue
         hours = tuple((p.session.started_at - start).total_seconds() / 3600 for p in later)
         excess = tuple(_value(p, _EI) - _value(treated, _EI) for p in later)
-        fading = fit_fading(hours, excess, noise=minimal_detectable_change(_EI, _light(later[0])))
+        fading = fit_fading(hours, excess, noise=minimal_detectable_change(_EI, _light(later[0]),
+                                                                           area_mm2=timeline.drawn_mm2))
         return Recovery(start.strftime("%d %b %Y"), hours, excess, fading)
     return None
 

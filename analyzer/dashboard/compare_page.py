@@ -116,6 +116,7 @@ if a_after is not None and a_after.status == "measured":
     from_baseline = before.id == baseline.id
     values_before = a_after.result["before"] if from_baseline else (a_before.values if a_before else {})
     light = a_after.result.get("light", "camera")
+    drawn_mm2 = a_after.result["before_context"]["area_mm2"] if a_after.result.get("drawn") else None
     rows = []
     for m in METRICS:
         after_value, before_value = a_after.values.get(m.key), values_before.get(m.key)
@@ -123,7 +124,8 @@ if a_after is not None and a_after.status == "measured":
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
         else:
-            beyond = change is not None and abs(change) > minimal_detectable_change(m.key, light)
+            beyond = change is not None and abs(change) > minimal_detectable_change(m.key, light,
+                                                                                    area_mm2=drawn_mm2)
         rows.append({"Measure": m.label, "Unit": m.unit, "Before": fmt(m.key, before_value),
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
                      "Beyond noise": beyond})

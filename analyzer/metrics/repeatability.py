@@ -16,6 +16,10 @@ tests/phantoms/card.py held beside the skin) it is matched on the card's
 patches; a close-up with only skin and hair in view (``"camera"``, measured on
 the close-ups cropped so) relies on the camera's white balance, and colour
 metrics are much noisier.
+
+A smaller area is noisier: over an area a practitioner drew (``compare``'s
+``mask``) the limit comes from :data:`DRAWN_MINIMAL_DETECTABLE_CHANGE`, measured
+on the same repeat pairs over discs of skin 15, 30 and 60 mm across.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import math
 
 from analyzer.color import SHAPE_LIMIT
 
-__all__ = ["COEFFICIENT_OF_VARIATION", "MEASURED_AT", "MEASURED_LIGHT_CHANGE", "MINIMAL_DETECTABLE_CHANGE",
-           "ZONE_MINIMAL_DETECTABLE_CHANGE", "light_beyond_measured", "minimal_detectable_change"]
+__all__ = ["COEFFICIENT_OF_VARIATION", "DRAWN_MINIMAL_DETECTABLE_CHANGE", "MEASURED_AT",
+           "MEASURED_LIGHT_CHANGE", "MINIMAL_DETECTABLE_CHANGE", "ZONE_MINIMAL_DETECTABLE_CHANGE",
+           "light_beyond_measured", "minimal_detectable_change", "smallest_drawn_area_measured"]
 
 # The algorithm version (analyzer.compare.ALGORITHM_VERSION) the figures below were measured with:
 # a version that measures differently needs them measured again (tests/test_metrics.py checks).
@@ -144,15 +149,192 @@ ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
     "texture.pore_density": 19.7,
 }
 
+# The same repeat pairs measured over drawn areas (bench/repeatability.py --areas): the skin inside discs
+# 15, 30 and 60 mm across (front view: by turns round a cheek's or the forehead's middle; close-ups: round
+# their skin's middle), as the dashboard measures a practitioner's outline. Per light, (median area mm²,
+# MDC95 by metric), smallest first. A 0.0 is a disc that held no spot or line in any pair.
+DRAWN_MINIMAL_DETECTABLE_CHANGE: dict[str, tuple[tuple[float, dict[str, float]], ...]] = {
+    "reference": (
+        (150, {  # 15 mm disc, 30 pairs
+            "redness.erythema_index": 0.136,
+            "redness.red_area_pct": 1.21,
+            "pigmentation.melanin_index": 0.265,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.0,
+            "pigmentation.ita_deg": 0.187,
+            "pigmentation.tone_unevenness": 0.176,
+            "texture.roughness": 0.165,
+            "texture.wrinkle_density": 1.81,
+            "texture.pore_density": 23.9,
+        }),
+        (556, {  # 30 mm disc, 30 pairs
+            "redness.erythema_index": 0.105,
+            "redness.red_area_pct": 1.92,
+            "pigmentation.melanin_index": 0.201,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.0982,
+            "pigmentation.ita_deg": 0.151,
+            "pigmentation.tone_unevenness": 0.157,
+            "texture.roughness": 0.109,
+            "texture.wrinkle_density": 0.908,
+            "texture.pore_density": 23.2,
+        }),
+        (1799, {  # 60 mm disc, 30 pairs
+            "redness.erythema_index": 0.0835,
+            "redness.red_area_pct": 0.972,
+            "pigmentation.melanin_index": 0.162,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.385,
+            "pigmentation.ita_deg": 0.138,
+            "pigmentation.tone_unevenness": 0.0933,
+            "texture.roughness": 0.0699,
+            "texture.wrinkle_density": 0.655,
+            "texture.pore_density": 20.4,
+        }),
+    ),
+    "backdrop": (
+        (170, {  # 15 mm disc, 60 pairs
+            "redness.erythema_index": 0.181,
+            "redness.red_area_pct": 0.97,
+            "pigmentation.melanin_index": 0.304,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.0305,
+            "pigmentation.ita_deg": 0.247,
+            "pigmentation.tone_unevenness": 0.14,
+            "texture.roughness": 0.122,
+            "texture.wrinkle_density": 1.53,
+            "texture.pore_density": 15.4,
+        }),
+        (687, {  # 30 mm disc, 60 pairs
+            "redness.erythema_index": 0.166,
+            "redness.red_area_pct": 1.51,
+            "pigmentation.melanin_index": 0.349,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.329,
+            "pigmentation.ita_deg": 0.259,
+            "pigmentation.tone_unevenness": 0.0979,
+            "texture.roughness": 0.0649,
+            "texture.wrinkle_density": 0.463,
+            "texture.pore_density": 12.8,
+        }),
+        (2771, {  # 60 mm disc, 60 pairs
+            "redness.erythema_index": 0.168,
+            "redness.red_area_pct": 1.51,
+            "pigmentation.melanin_index": 0.333,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.347,
+            "pigmentation.ita_deg": 0.261,
+            "pigmentation.tone_unevenness": 0.0715,
+            "texture.roughness": 0.0423,
+            "texture.wrinkle_density": 0.232,
+            "texture.pore_density": 11.2,
+        }),
+    ),
+    "card": (
+        (173, {  # 15 mm disc, 60 pairs
+            "redness.erythema_index": 0.314,
+            "redness.red_area_pct": 1.91,
+            "pigmentation.melanin_index": 0.731,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.0,
+            "pigmentation.ita_deg": 0.533,
+            "pigmentation.tone_unevenness": 0.525,
+            "texture.roughness": 0.174,
+            "texture.wrinkle_density": 0.0,
+            "texture.pore_density": 14.1,
+        }),
+        (680, {  # 30 mm disc, 60 pairs
+            "redness.erythema_index": 0.312,
+            "redness.red_area_pct": 2.5,
+            "pigmentation.melanin_index": 0.734,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.675,
+            "pigmentation.ita_deg": 0.572,
+            "pigmentation.tone_unevenness": 0.493,
+            "texture.roughness": 0.112,
+            "texture.wrinkle_density": 0.432,
+            "texture.pore_density": 10.9,
+        }),
+        (2629, {  # 60 mm disc, 60 pairs
+            "redness.erythema_index": 0.335,
+            "redness.red_area_pct": 3.46,
+            "pigmentation.melanin_index": 0.749,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.622,
+            "pigmentation.ita_deg": 0.591,
+            "pigmentation.tone_unevenness": 0.353,
+            "texture.roughness": 0.0909,
+            "texture.wrinkle_density": 0.307,
+            "texture.pore_density": 9.43,
+        }),
+    ),
+    "camera": (
+        (176, {  # 15 mm disc, 60 pairs
+            "redness.erythema_index": 3.74,
+            "redness.red_area_pct": 39.1,
+            "pigmentation.melanin_index": 7.07,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.176,
+            "pigmentation.ita_deg": 7.79,
+            "pigmentation.tone_unevenness": 0.449,
+            "texture.roughness": 0.174,
+            "texture.wrinkle_density": 0.0,
+            "texture.pore_density": 24.4,
+        }),
+        (702, {  # 30 mm disc, 60 pairs
+            "redness.erythema_index": 3.73,
+            "redness.red_area_pct": 41.5,
+            "pigmentation.melanin_index": 7.06,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.0,
+            "pigmentation.ita_deg": 7.56,
+            "pigmentation.tone_unevenness": 0.44,
+            "texture.roughness": 0.179,
+            "texture.wrinkle_density": 0.468,
+            "texture.pore_density": 23.3,
+        }),
+        (2785, {  # 60 mm disc, 60 pairs
+            "redness.erythema_index": 3.71,
+            "redness.red_area_pct": 30.4,
+            "pigmentation.melanin_index": 7.17,
+            "pigmentation.spot_count": 1.0,
+            "pigmentation.spot_area_pct": 0.367,
+            "pigmentation.ita_deg": 7.73,
+            "pigmentation.tone_unevenness": 0.567,
+            "texture.roughness": 0.201,
+            "texture.wrinkle_density": 0.141,
+            "texture.pore_density": 25.1,
+        }),
+    ),
+}
 
-def minimal_detectable_change(key: str, light: str) -> float:
+
+def minimal_detectable_change(key: str, light: str, *, area_mm2: float | None = None) -> float:
     """MDC95 of metric `key` (whole-area or ``zone.<name>.<metric>``) under `light` (Comparison.light).
 
-    Infinite (nothing is significant) where no figure has been measured.
+    ``area_mm2``: the size of a drawn area the metric was measured over (None:
+    the whole skin). A smaller area is at least as noisy as a larger one, so
+    its limit is the largest of the whole skin's and those of the discs of
+    :data:`DRAWN_MINIMAL_DETECTABLE_CHANGE` as large as it or larger (the
+    largest disc's for an area larger than every disc). Infinite (nothing is
+    significant) where no figure has been measured.
     """
     if key.startswith("zone."):
         return ZONE_MINIMAL_DETECTABLE_CHANGE.get(key.split(".", 2)[2], math.inf)
-    return MINIMAL_DETECTABLE_CHANGE.get(light, {}).get(key, math.inf)
+    whole = MINIMAL_DETECTABLE_CHANGE.get(light, {}).get(key, math.inf)
+    if area_mm2 is None:
+        return whole
+    discs = DRAWN_MINIMAL_DETECTABLE_CHANGE.get(light)
+    if not discs:
+        return math.inf
+    larger = [mdc for area, mdc in discs if area >= area_mm2] or [discs[-1][1]]
+    return max(whole, *(mdc.get(key, math.inf) for mdc in larger))
+
+
+def smallest_drawn_area_measured(light: str) -> float:
+    """The smallest drawn area (mm²) whose noise was measured under `light`; inf if none was."""
+    discs = DRAWN_MINIMAL_DETECTABLE_CHANGE.get(light)
+    return discs[0][0] if discs else math.inf
 
 
 # How much the light of the repeat pairs differed (``Tone.change()`` of the 30 front-view pairs,

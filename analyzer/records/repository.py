@@ -555,6 +555,11 @@ class Records(AccountsMixin):
                 Analysis.photo_id.in_(ids), Analysis.baseline_id == baseline_id,
                 Analysis.algorithm_version == _analysis.version(), Analysis.area == area)) if ids else []
             analyses = {a.photo_id: a for a in found}
+            drawn_mm2 = None
+            if outline is not None:  # how much skin the outline holds: changes over less are noisier
+                measured = [a for a in analyses.values() if a.status == "measured"]
+                contexts = [a.result.get("context") or a.result.get("before_context") or {} for a in measured]
+                drawn_mm2 = next((c["area_mm2"] for c in contexts if c.get("area_mm2")), None)
         points = []
         for record, photo in zip(records, photos, strict=True):
             a = None if photo is None else analyses.get(photo.id)
@@ -565,7 +570,7 @@ class Records(AccountsMixin):
             else:
                 points.append(TimelinePoint(record, photo.id, a.status, a.message, a.values, a.delta,
                                             a.significant, a.light))
-        return Timeline(patient_id, view, baseline_id, tuple(points))
+        return Timeline(patient_id, view, baseline_id, tuple(points), drawn_mm2)
 
     # --- erasure and housekeeping ------------------------------------------------
 

@@ -134,6 +134,7 @@ class Timeline:
     view: str
     baseline_id: int | None  # the baseline photo of this view
     points: tuple[TimelinePoint, ...]
+    drawn_mm2: float | None = None  # measured over an outline: the skin inside it on the baseline, mm²
 
 
 @dataclass(frozen=True)
