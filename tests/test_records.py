@@ -524,6 +524,8 @@ def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, recor
     inside = np.count_nonzero(skin) / ppm**2
     assert inside < 0.6 * 151 * 101 / ppm**2
     assert 0.9 * inside < drawn.result["before_context"]["area_mm2"] <= inside * 1.001
+    # the charts judge visit-to-visit changes against the noise of that much skin
+    assert records.timeline(me, p.id).drawn_mm2 == drawn.result["before_context"]["area_mm2"]
     assert drawn.values["redness.erythema_index"] != whole.values["redness.erythema_index"]
     buf = io.BytesIO()
     export_patient(records, me, p.id, buf)
@@ -531,6 +533,7 @@ def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, recor
     # back to the whole skin: the cached analysis is shown again, nothing is recomputed
     records.set_measured_area(me, p.id, "front", None)
     assert records.analyze(me, later) == whole and len(counted_runs) == 2
+    assert records.timeline(me, p.id).drawn_mm2 is None
     # an earlier visit becomes the baseline: an outline drawn on the old one no longer applies
     records.set_measured_area(me, p.id, "front", cheek)
     records.add_session(me, p.id, started_at=WHEN - dt.timedelta(days=30),
