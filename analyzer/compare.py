@@ -316,10 +316,11 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     if hidden_share >= _HIDDEN_NOTE:
         notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
                   "dark hair or deep shadow) and was measured in neither photo.",)
-    if drawn_mm2 is not None and drawn_mm2 < smallest_drawn_area_measured(light):
+    smallest_mm2 = smallest_drawn_area_measured(light)
+    if drawn_mm2 is not None and drawn_mm2 < smallest_mm2:
         notes += (f"The area measured is {drawn_mm2:.0f} mm², smaller than the smallest drawn area whose "
-                  f"noise was measured ({smallest_drawn_area_measured(light):.0f} mm²): a change near its "
-                  "noise limit may be noise. Draw a larger area to judge it.",)
+                  f"noise was measured ({smallest_mm2:.0f} mm²): a change near its noise limit may be "
+                  "noise. Draw a larger area to judge it.",)
     notes = card_note + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes, drawn=mask is not None)

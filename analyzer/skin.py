@@ -41,7 +41,8 @@ from analyzer.color import srgb_to_linear
 from analyzer.images import check_rgb8
 from analyzer.quality import detect_face
 
-__all__ = ["CARD_MARGIN_MM", "MIN_REFERENCE_SHARE", "ZONES", "SkinRegions", "not_skin", "regions"]
+__all__ = ["CARD_MARGIN_MM", "MIN_REFERENCE_SHARE", "ZONES", "SkinRegions", "not_skin", "polygon_mask",
+           "regions"]
 
 ZONES = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 
@@ -253,7 +254,7 @@ def not_skin(img: np.ndarray, skin: SkinRegions, *, like: np.ndarray) -> np.ndar
 def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):
     """Skin, zones, reference and scale from the face mesh's outlines."""
     shape = img.shape[:2]
-    oval = _polygon(shape, face.polygon("face_oval"))
+    oval = polygon_mask(shape, face.polygon("face_oval"))
     eyes = [face.polygon(n).mean(axis=0) for n in ("left_eye", "right_eye")]
     eye_distance = float(np.hypot(*(eyes[0] - eyes[1])))
     px_per_mm = eye_distance / _EYE_DISTANCE_MM
@@ -261,12 +262,12 @@ def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):
     grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
     parts = np.zeros(shape, np.uint8)
     for name in ("left_eye", "right_eye", "left_brow", "right_brow", "lips"):
-        parts |= _polygon(shape, face.polygon(name)).astype(np.uint8)
+        parts |= polygon_mask(shape, face.polygon(name)).astype(np.uint8)
     parts = cv2.dilate(parts, grow).astype(bool)
     skin = oval & ~parts & ~glare
     skin &= ~_shadow(img, skin)
     skin = _clean(skin, 1.0 * px_per_mm)
-    zones = {name: skin & _polygon(shape, face.polygon(name)) for name in ZONES}
+    zones = {name: skin & polygon_mask(shape, face.polygon(name)) for name in ZONES}
     # reference: well outside the face (hair, backdrop, clothing), not the neck below the chin
     x, y, w, h = face.box()
     around = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 3) < 0.2 * w
@@ -278,7 +279,9 @@ def _from_landmarks(img: np.ndarray, face, glare: np.ndarray):
     return skin, zones, reference, px_per_mm
 
 
-def _polygon(shape, points: np.ndarray) -> np.ndarray:
+def polygon_mask(shape: tuple[int, int], points) -> np.ndarray:
+    """The (H, W) bool mask inside a polygon of (x, y) pixel coordinates (quarter-pixel, edges included)."""
+    points = np.asarray(points, np.float64)
     out = np.zeros(shape, np.uint8)
     cv2.fillPoly(out, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=2)
     return out.astype(bool)

@@ -15,13 +15,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from analyzer.change_maps import change_maps
 from analyzer.compare import NoSkin, analyze, compare
 from analyzer.images import load_image, to_jpeg_bytes
-from analyzer.skin import regions
+from analyzer.skin import polygon_mask, regions
 
 __all__ = ["Outcome", "area_key", "area_mask", "json_safe", "run", "version"]
 
@@ -83,10 +82,7 @@ def area_key(outline: Outline | None) -> str:
 
 def area_mask(outline: Outline, shape: tuple[int, int]) -> np.ndarray:
     """The (H, W) bool mask inside an outline of pixel coordinates (filled polygon, edges included)."""
-    points = np.round(np.asarray(outline, np.float64)).astype(np.int32).reshape(-1, 1, 2)
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [points], 1)
-    return mask.astype(bool)
+    return polygon_mask(shape, outline)
 
 
 def _skin_within(outline: Outline | None, image: np.ndarray) -> np.ndarray | None:

@@ -399,10 +399,7 @@ class Records(AccountsMixin):
     def _cached(self, actor: Actor, photo: PhotoRecord, baseline: PhotoRecord,
                 outline: list | None) -> AnalysisRecord | None:
         with self._read(actor) as s:
-            row = s.scalars(select(Analysis).where(
-                Analysis.photo_id == photo.id, Analysis.baseline_id == baseline.id,
-                Analysis.algorithm_version == _analysis.version(),
-                Analysis.area == _analysis.area_key(outline))).first()
+            row = _analysis_row(s, photo.id, baseline.id, _analysis.version(), _analysis.area_key(outline))
             return None if row is None else _analysis_record(row)
 
     def pending_analyses(self, actor: Actor, *, all_versions: bool = False
@@ -425,8 +422,7 @@ class Records(AccountsMixin):
         todo, first = [], {}
         for photo_id, view, sha, patient_id, _, _ in rows:
             base_id, base_sha = first.setdefault((patient_id, view), (photo_id, sha))
-            area = areas.get((patient_id, view))
-            outline = area.points if area is not None and area.baseline_id == base_id else None
+            outline = _drawn_on(areas.get((patient_id, view)), base_id)
             if all_versions or (photo_id, base_id, _analysis.area_key(outline)) not in done:
                 todo.append((photo_id, base_id, sha, None if base_id == photo_id else base_sha, outline))
         return todo
@@ -450,9 +446,7 @@ class Records(AccountsMixin):
                         self.store.put(data)
                         new.append(keys[kind])
                 with self._write(actor) as s:
-                    old = s.scalars(select(Analysis).where(
-                        Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
-                        Analysis.algorithm_version == outcome.version, Analysis.area == outcome.area)).first()
+                    old = _analysis_row(s, photo_id, baseline_id, outcome.version, outcome.area)
                     if old is not None:
                         replaced = {d.sha256 for d in old.images}
                         s.delete(old)
@@ -470,9 +464,7 @@ class Records(AccountsMixin):
             except IntegrityError:  # another thread saved the same analysis first: keep theirs
                 self._remove_unreferenced(new)
                 with self._read(actor) as s:
-                    theirs = s.scalars(select(Analysis).where(
-                        Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
-                        Analysis.algorithm_version == outcome.version, Analysis.area == outcome.area)).first()
+                    theirs = _analysis_row(s, photo_id, baseline_id, outcome.version, outcome.area)
                     if theirs is None:
                         raise
                     return _analysis_record(theirs)
@@ -524,8 +516,7 @@ class Records(AccountsMixin):
             if baseline is None:
                 raise RecordError(f"there is no {view} photo to draw the area on yet")
             points = None if outline is None else _outline_points(outline, baseline.width, baseline.height)
-            row = s.scalars(select(MeasuredArea).where(MeasuredArea.patient_id == patient_id,
-                                                       MeasuredArea.view == view)).first()
+            row = _area_row(s, patient_id, view)
             if row is not None:
                 s.delete(row)
                 s.flush()
@@ -709,9 +700,24 @@ def _outline_points(outline, width: int, height: int) -> list[list[float]]:
 
 def _outline(s: DbSession, patient_id: int, view: str, baseline_id: int) -> list | None:
     """The outline the view is measured over, if drawn on its current baseline."""
-    row = s.scalars(select(MeasuredArea).where(MeasuredArea.patient_id == patient_id,
-                                               MeasuredArea.view == view)).first()
+    return _drawn_on(_area_row(s, patient_id, view), baseline_id)
+
+
+def _drawn_on(row: MeasuredArea | None, baseline_id: int) -> list | None:
+    """The area's outline if it was drawn on this baseline (an earlier photo since made baseline voids it)."""
     return row.points if row is not None and row.baseline_id == baseline_id else None
+
+
+def _area_row(s: DbSession, patient_id: int, view: str) -> MeasuredArea | None:
+    return s.scalars(select(MeasuredArea).where(MeasuredArea.patient_id == patient_id,
+                                                MeasuredArea.view == view)).first()
+
+
+def _analysis_row(s: DbSession, photo_id: int, baseline_id: int, version: str, area: str) -> Analysis | None:
+    """The analysis with this key (photo, baseline, algorithm version, area), if there is one."""
+    return s.scalars(select(Analysis).where(
+        Analysis.photo_id == photo_id, Analysis.baseline_id == baseline_id,
+        Analysis.algorithm_version == version, Analysis.area == area)).first()
 
 
 def _name_key(name: str) -> str:
