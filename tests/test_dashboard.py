@@ -6,6 +6,7 @@ Browser tests of the whole workflow are in test_dashboard_e2e.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -178,6 +179,10 @@ def test_progress_page_charts_a_measure_per_zone(data):
     assert len(charts) == 2  # the measure, and the recovery after session 2
     table = _table(at, "vs baseline")
     assert len(table) == 7 and table["beyond noise (baseline)"].iloc[1:].notna().all()
+    # as on the Compare page: the measure's decimals (EI 1), signed changes, a dash for the baseline
+    assert table["vs baseline"].iloc[0] == "—" and table["vs previous"].iloc[0] == "—"
+    assert all(re.fullmatch(r"[+-]\d+\.\d", v) for v in table["vs baseline"].iloc[1:]), table
+    assert all(re.fullmatch(r"\d+\.\d", v) for v in table["Erythema index"]), table
     at.selectbox(key="progress_zone").set_value("left_cheek").run()
     assert not at.exception and len(at.get("plotly_chart")) >= 1
     assert any("halves every" in c.value for c in at.caption)  # the fitted fading of redness

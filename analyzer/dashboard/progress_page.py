@@ -6,7 +6,7 @@ import streamlit as st
 
 from analyzer.dashboard.area import area_caption
 from analyzer.dashboard.charts import change_rows, metric_chart, recovery, recovery_chart
-from analyzer.dashboard.common import me, patient_with_photos, records, view_label
+from analyzer.dashboard.common import fmt, me, patient_with_photos, records, view_label
 from analyzer.metrics import METRICS
 from analyzer.skin import ZONES
 
@@ -49,7 +49,11 @@ if not any(p.values.get(key) is not None for p in timeline.points):
 st.plotly_chart(metric_chart(timeline, key), key="progress_chart", width="stretch")
 st.caption("◆ baseline · ● red: change from the baseline beyond measurement noise · ● grey: within noise · "
            f"▲ treatment (needle depth on hover). {area_caption(outline)}")
-st.dataframe(change_rows(timeline, key), hide_index=True, width="stretch", key="progress_table")
+# shown as the Compare page shows them: each measure's own decimals, signed changes, a dash for none
+shown = [{**row, labels[metric]: fmt(key, row[labels[metric]]),
+          "vs baseline": fmt(key, row["vs baseline"], signed=True),
+          "vs previous": fmt(key, row["vs previous"], signed=True)} for row in change_rows(timeline, key)]
+st.dataframe(shown, hide_index=True, width="stretch", key="progress_table")
 
 rec = recovery(timeline)
 if rec is not None:
