@@ -700,12 +700,54 @@ def test_patients_recorded_before_accounts_join_the_clinic_its_first_admin_sets_
         conn.execute(text("INSERT INTO patients (name, name_key, contraindications, photo_consent, "
                           "created_at, updated_at) VALUES ('Early Bird', 'early bird', '', false, :t, :t)"),
                      {"t": WHEN})
+        conn.execute(text("INSERT INTO sessions (patient_id, started_at, treatment, device, zones, products, "
+                          "notes, created_at) VALUES (1, :t, 'microneedling', '', '[]', '[]', '', :t)"),
+                     {"t": WHEN})
     engine.dispose()
     records = Records.open(Settings(tmp_path / "data", database_url))
     assert records.needs_set_up()
     me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
     assert [p.name for p in records.find_patients(me)] == ["Early Bird"]
+    # SQLite rebuilds the patients table to add its clinic: with foreign keys on, dropping the old
+    # one had deleted every session (ON DELETE CASCADE)
+    assert [s.treatment for s in records.sessions(me, records.find_patients(me)[0].id)] == ["microneedling"]
     assert records.clinic(me) == ("Rose Clinic", False)
+    records.close()
+
+
+def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, monkeypatch):
+    """SQLite migrates with foreign keys off (its table rebuilds would cascade), so they are checked."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    records = Records.open(Settings(tmp_path / "data", url))
+    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN)
+    records.close()
+    config = db.Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    engine.dispose()
+    upgrade = command.upgrade
+
+    def losing_patients(config, revision):  # a migration that deletes what sessions point at
+        upgrade(config, revision)
+        config.attributes["connection"].exec_driver_sql("DELETE FROM patients")
+
+    monkeypatch.setattr(db.command, "upgrade", losing_patients)
+    with pytest.raises(RuntimeError, match="sessions -> patients"):
+        Records.open(Settings(tmp_path / "data", url))
+    monkeypatch.undo()
+    records = Records.open(Settings(tmp_path / "data", url))  # left at 0002 with its patient: migrates now
+    assert [x.name for x in records.find_patients(me)] == [p.name]
+    assert len(records.sessions(me, p.id)) == 1
     records.close()
 
 
@@ -720,19 +762,30 @@ def test_the_measured_area_migration_keeps_analyses_and_goes_back(database_url, 
     me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
     p = _patient(records, me)
     s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
-    whole = records.analyze(me, s1.photos[0].id)
+    s2 = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=30),
+                             photos=[PhotoUpload(demo_front["session3_front"])])
+    whole = [records.analyze(me, s.photos[0].id) for s in (s1, s2)]
+    assert whole[1].images  # the follow-up's aligned photo and change maps
     records.set_measured_area(me, p.id, "front", [(270, 480), (370, 480), (370, 560)])
-    records.analyze(me, s1.photos[0].id)
+    for s in (s1, s2):
+        records.analyze(me, s.photos[0].id)
     records.close()
-    engine = create_engine(database_url)
+    engine = create_engine(database_url)  # as the alembic command line: SQLite's foreign keys off
     config = Config()
     config.set_main_option("script_location", str(db._MIGRATIONS))
+    count = "SELECT count(*) FROM {}"
     with engine.begin() as conn:  # back to 0002: the outline and what was measured over it go
         config.attributes["connection"] = conn
         command.downgrade(config, "0002")
-        assert conn.execute(text("SELECT count(*) FROM analyses")).scalar() == 1
+        assert conn.execute(text(count.format("analyses"))).scalar() == 2
+        # and their change maps, which the cascade does not reach with foreign keys off
+        assert conn.execute(text(count.format("derived_images"))).scalar() == len(whole[1].images)
     engine.dispose()
-    records = Records.open(Settings(tmp_path / "data", database_url))  # and up again
+    records = Records.open(Settings(tmp_path / "data", database_url))  # and up again, as the dashboard does
     assert records.measured_area(me, p.id, "front") is None
-    assert records.analysis(me, s1.photos[0].id) == whole
+    # rebuilding the analyses table on SQLite had dropped every change map with the old table
+    assert [records.analysis(me, s.photos[0].id) for s in (s1, s2)] == whole
+    if records.engine.dialect.name == "sqlite":  # off while migrating only
+        with records.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     records.close()

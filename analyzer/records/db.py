@@ -48,12 +48,40 @@ def connect(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Apply every Alembic migration the database has not had yet (idempotent)."""
+    """Apply every Alembic migration the database has not had yet (idempotent).
+
+    On SQLite, foreign keys are off while the migrations run: SQLite alters a
+    table by copying it and dropping the old one, and with foreign keys on that
+    drop deletes every row referring to it (``ON DELETE CASCADE``: rebuilding
+    ``patients`` emptied the sessions, rebuilding ``analyses`` their change
+    maps). They are checked before the migration commits, so a migration that
+    left a row pointing nowhere is rolled back, and turned on again after.
+    """
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.execution_options(**WRITE).begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    with engine.execution_options(**WRITE).connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction: inside one it does nothing
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                before = _dangling(conn) if sqlite else set()
+                command.upgrade(config, "head")
+                after = _dangling(conn) if sqlite else set()
+                broken = sorted({f"{table} -> {parent}" for table, _, parent, _ in after - before})
+                if broken:
+                    raise RuntimeError(f"a migration left rows pointing at rows that are gone "
+                                       f"({', '.join(broken)}); the database is left as it was")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _dangling(conn) -> set[tuple]:
+    """SQLite's rows whose foreign key points at no row: (table, rowid, parent table, key index)."""
+    return {tuple(row) for row in conn.exec_driver_sql("PRAGMA foreign_key_check")}
 
 
 def _tune_sqlite(engine: Engine) -> None:

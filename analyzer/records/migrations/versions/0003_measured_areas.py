@@ -44,7 +44,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM analyses WHERE area != ''")  # measured over an outline that goes too
+    # measured over an outline that goes too; their change maps first (foreign keys may be off)
+    op.execute("DELETE FROM derived_images WHERE analysis_id IN (SELECT id FROM analyses WHERE area != '')")
+    op.execute("DELETE FROM analyses WHERE area != ''")
     with op.batch_alter_table('analyses', schema=None) as batch_op:
         batch_op.drop_constraint('uq_analyses_key', type_='unique')
         batch_op.create_unique_constraint('uq_analyses_key', ['photo_id', 'baseline_id', 'algorithm_version'])
