@@ -212,9 +212,10 @@ def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
     ----------
     source : str, os.PathLike, bytes, bytearray, memoryview or binary file
         A PNG, TIFF, WebP or JPEG the photo's size, EXIF orientation applied
-        as the photo's is. With transparency, the opaque pixels (alpha over
-        half) mark the area; without, the light ones (grey level over 127 of
-        255): white on black.
+        as the photo's is. Where some pixels are transparent, the opaque ones
+        (alpha over half) mark the area; otherwise (no alpha, or every pixel
+        opaque) the light ones, over half of the grey scale at any bit depth:
+        white on black.
     shape : (int, int)
         The upright photo's (height, width) in pixels.
 
@@ -236,8 +237,7 @@ def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
             if im.size[0] * im.size[1] > MAX_PIXELS:
                 raise InvalidImage(f"the mask is too large: {im.size[0] * im.size[1] / 1e6:.0f} megapixels")
             orientation = _orientation(im.getexif())
-            alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-            marks = np.asarray(im.convert("RGBA").getchannel("A") if alpha else im.convert("L")) > 127
+            marks = _marks(im)
     except InvalidImage:
         raise
     except (Image.DecompressionBombError, MemoryError) as err:
@@ -251,6 +251,19 @@ def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
     if not marks.any():
         raise InvalidImage("the mask marks no pixel: white (or opaque) marks the area to measure")
     return marks
+
+
+def _marks(im: Image.Image) -> np.ndarray:
+    """The pixels a mask marks: opaque ones where some are transparent, else light ones (over half)."""
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        alpha = np.asarray(im.convert("RGBA").getchannel("A")) > 127
+        if not alpha.all():  # a paint program's canvas may be all opaque: then its colours tell
+            return alpha
+    if im.mode.startswith("I"):  # 16-bit grey (I;16, or I): convert("L") would clip, not scale
+        return np.asarray(im) > 32767
+    if im.mode == "F":
+        return np.asarray(im) > 0.5
+    return np.asarray(im.convert("L")) > 127
 
 
 def _read_bytes(source: ImageSource) -> bytes:

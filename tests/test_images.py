@@ -977,6 +977,20 @@ def test_a_drawn_mask_is_white_on_black_or_the_opaque_pixels():
     assert np.count_nonzero(jpeg != drawn) < 0.01 * np.count_nonzero(drawn)
 
 
+def test_a_mask_saved_on_an_opaque_canvas_or_at_16_bits_is_read_by_its_grey():
+    """Paint programs save white-on-black as RGBA with every pixel opaque, and some masks at 16 bits:
+    both had marked every pixel (opacity alone; grey clipped, not scaled, to 8 bits)."""
+    drawn = _drawn()
+    grey = np.where(drawn, 255, 0).astype(np.uint8)
+    opaque = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    assert np.array_equal(load_mask(_encode(opaque, "PNG"), drawn.shape), drawn)
+    assert np.array_equal(load_mask(_encode(Image.fromarray(grey).convert("LA"), "PNG"), drawn.shape), drawn)
+    # 16-bit grey with a near-black background (5000 of 65535: 8 %), marks at 65535
+    deep = np.where(drawn, 65535, 5000).astype(np.uint16)
+    assert np.array_equal(load_mask(_encode(deep, "PNG"), drawn.shape), drawn)
+    assert np.array_equal(load_mask(_cv2_encode(np.dstack([deep] * 3), ".png"), drawn.shape), drawn)
+
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_a_drawn_mask_is_turned_upright_as_its_photo_is(orientation):
     drawn = _drawn()
