@@ -8,6 +8,7 @@ whole detected skin: :meth:`analyzer.records.Records.set_measured_area`.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -17,6 +18,7 @@ from analyzer.records import PatientRecord, PhotoRecord, RecordError
 
 __all__ = ["area_caption", "area_panel"]
 
+_MAX_POINTS = 2000  # a traced outline with more points is simplified (the records take up to 5000)
 _GRID_PX = 12  # preview px between the invisible points the lasso selects (plotly selects on points)
 _OUTLINE = "#00e5ff"
 
@@ -47,9 +49,9 @@ def area_panel(patient: PatientRecord, view: str, baseline: PhotoRecord, *, key:
         c1, c2 = st.columns(2)
         if c1.button("Measure inside this outline", key=f"{key}_save", type="primary", disabled=drawn is None,
                      help=None if drawn else "Draw an outline on the photo first"):
-            _change(patient, view, drawn, key)
+            _change(patient, view, drawn, key, baseline.id)
         if c2.button("Measure the whole skin", key=f"{key}_clear", disabled=outline is None):
-            _change(patient, view, None, key)
+            _change(patient, view, None, key, baseline.id)
     return outline
 
 
@@ -76,15 +78,17 @@ def _lasso(event, scale: float, size: tuple[int, int]) -> list | None:
     paths = selection.get("lasso") or []
     if not paths or len(paths[-1].get("x", ())) < 3:
         return None
-    xy = np.column_stack([paths[-1]["x"], paths[-1]["y"]]).astype(np.float64) * scale
-    return np.clip(xy, 0, np.asarray(size, np.float64) - 1).tolist()
+    xy = np.column_stack([paths[-1]["x"], paths[-1]["y"]]).astype(np.float64)
+    if len(xy) > _MAX_POINTS:  # a long, slow trace: within half a preview pixel of it
+        xy = cv2.approxPolyDP(xy.astype(np.float32)[:, None], 0.5, True)[:, 0].astype(np.float64)
+    return np.clip(xy * scale, 0, np.asarray(size, np.float64) - 1).tolist()
 
 
-def _change(patient: PatientRecord, view: str, outline: list | None, key: str) -> None:
+def _change(patient: PatientRecord, view: str, outline: list | None, key: str, baseline_id: int) -> None:
     """Keep the new area and measure the view's photos over it, with progress; then show the page again."""
     r = records()
     try:
-        r.set_measured_area(me(), patient.id, view, outline)
+        r.set_measured_area(me(), patient.id, view, outline, baseline_id=baseline_id)
     except RecordError as err:
         st.error(f"The area was not changed: {err}.")
         return

@@ -29,7 +29,6 @@ a process killed mid-upload.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -49,7 +48,7 @@ from analyzer.records import access, db
 from analyzer.records import analysis as _analysis
 from analyzer.records.access import Actor, NotFound, RecordError
 from analyzer.records.accounts import AccountsMixin
-from analyzer.records.models import Analysis, DerivedImage, MeasuredArea, Patient, Photo, Session
+from analyzer.records.models import Analysis, DerivedImage, MeasuredArea, Patient, Photo, Session, utcnow
 from analyzer.records.settings import Settings
 from analyzer.records.store import FolderStore, ImageStore, sha256
 from analyzer.records.views import (
@@ -495,34 +494,46 @@ class Records(AccountsMixin):
             return None if baseline is None else _outline(s, patient_id, view, baseline.id)
 
     def set_measured_area(self, actor: Actor, patient_id: int, view: str,
-                          outline: Sequence[Sequence[float]] | None) -> None:
+                          outline: Sequence[Sequence[float]] | None, *,
+                          baseline_id: int | None = None) -> None:
         """Measure ``view`` over ``outline`` (``[(x, y), ...]``, its baseline's pixels); None: its whole skin.
 
         The view's analyses over other areas stay cached but are no longer
         shown; :meth:`analyze` (or ``reanalyze``) measures its photos over this
         one. An outline drawn on a baseline that an earlier photo has since
-        replaced no longer applies.
+        replaced no longer applies. ``baseline_id``: the photo the outline was
+        drawn on, checked to be the view's baseline still (someone may have
+        added an earlier visit meanwhile).
 
         Raises
         ------
         RecordError
-            No photo of the view yet, or an outline of fewer than 3 points, not
-            finite, outside the baseline or enclosing no area.
+            No photo of the view yet, the baseline not ``baseline_id``, or an
+            outline of fewer than 3 points, not finite, outside the baseline or
+            enclosing no area.
         """
         view = _view(view)
         with self._write(actor) as s:
             patient = self._patient_row(s, actor, patient_id, change=True)
+            # one writer per patient at a time (SQLite's writers queue anyway): two practitioners saving
+            # an area at once would both find none and both insert it
+            s.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
             baseline = _first_of_view(s, patient_id, view)
             if baseline is None:
                 raise RecordError(f"there is no {view} photo to draw the area on yet")
+            if baseline_id is not None and baseline.id != baseline_id:
+                raise RecordError(f"the {view} view's baseline changed while the outline was drawn (an "
+                                  "earlier visit was added): draw it again on the new baseline")
             points = None if outline is None else _outline_points(outline, baseline.width, baseline.height)
             row = _area_row(s, patient_id, view)
-            if row is not None:
+            if points is None and row is not None:
                 s.delete(row)
-                s.flush()
-            if points is not None:
+            elif points is not None and row is None:
                 s.add(MeasuredArea(patient_id=patient_id, view=view, baseline_id=baseline.id, points=points,
                                    created_by=actor.user_id))
+            elif points is not None:
+                row.baseline_id, row.points, row.created_by, row.created_at = (baseline.id, points,
+                                                                               actor.user_id, utcnow())
             self._event(s, actor, "set_measured_area", patient_id=patient_id, clinic_id=patient.clinic_id,
                         view=view, points=0 if points is None else len(points))
 
@@ -550,7 +561,8 @@ class Records(AccountsMixin):
             if outline is not None:  # how much skin the outline holds: changes over less are noisier
                 measured = [a for a in analyses.values() if a.status == "measured"]
                 contexts = [a.result.get("context") or a.result.get("before_context") or {} for a in measured]
-                drawn_mm2 = next((c["area_mm2"] for c in contexts if c.get("area_mm2")), None)
+                # the least skin any comparison had (a later photo may show less of it): the safer noise
+                drawn_mm2 = min((c["area_mm2"] for c in contexts if c.get("area_mm2")), default=None)
         points = []
         for record, photo in zip(records, photos, strict=True):
             a = None if photo is None else analyses.get(photo.id)
@@ -691,9 +703,13 @@ def _outline_points(outline, width: int, height: int) -> list[list[float]]:
     if (points < -1).any() or (points[:, 0] > width + 1).any() or (points[:, 1] > height + 1).any():
         raise RecordError(f"the outline leaves the baseline photo ({width} x {height} px)")
     points = np.clip(points, 0, [width - 1, height - 1])
-    x, y = points[:, 0], points[:, 1]
-    enclosed = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-    if not enclosed >= 1.0 or not math.isfinite(enclosed):
+    # filled as it will be measured, less its own line: a figure of eight's signed areas cancel but
+    # its fill does not, and points on one line fill only the line
+    corner = np.floor(points.min(axis=0)) - 2
+    size = np.ceil(points.max(axis=0) - corner).astype(int) + 3
+    fill = _analysis.area_mask(points - corner, (size[1], size[0])).astype(np.uint8)
+    cv2.polylines(fill, [np.round(points - corner).astype(np.int32)], True, 0, thickness=3)
+    if not fill.any():
         raise RecordError("the outline encloses no area: draw around the skin to measure")
     return [[round(float(a), 1), round(float(b), 1)] for a, b in points]
 
