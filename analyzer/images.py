@@ -229,7 +229,7 @@ def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
         Not an image, damaged, too large, another size than the photo, or
         marking no pixel.
     """
-    data = _read_bytes(source)
+    data = _read_bytes(source, "mask")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -266,11 +266,11 @@ def _marks(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("L")) > 127
 
 
-def _read_bytes(source: ImageSource) -> bytes:
+def _read_bytes(source: ImageSource, what: str = "photo") -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        data = _read_path(Path(source))
+        data = _read_path(Path(source), what)
     elif hasattr(source, "getvalue") or hasattr(source, "read"):
         try:
             if hasattr(source, "getvalue"):  # BytesIO, Streamlit's UploadedFile
@@ -284,11 +284,11 @@ def _read_bytes(source: ImageSource) -> bytes:
         data = bytes(data)
     else:
         raise InvalidImage(
-            f"cannot read a photo from a {type(source).__name__}; "
+            f"cannot read a {what} from a {type(source).__name__}; "
             "give a file path, the file's bytes, or an open file"
         )
     if not data:
-        raise InvalidImage("the file is empty; upload the photo again")
+        raise InvalidImage(f"the file is empty; upload the {what} again")
     if len(data) > MAX_FILE_BYTES:
         raise InvalidImage(
             f"the file is too large: over {MAX_FILE_BYTES // 2**20} MB, "
@@ -297,13 +297,13 @@ def _read_bytes(source: ImageSource) -> bytes:
     return data
 
 
-def _read_path(path: Path) -> bytes:
+def _read_path(path: Path, what: str) -> bytes:
     try:
         if path.is_dir():
-            raise InvalidImage(f"'{path}' is a folder, not a photo")
+            raise InvalidImage(f"'{path}' is a folder, not a {what}")
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InvalidImage(f"no photo at '{path}': the file does not exist") from None
+        raise InvalidImage(f"no {what} at '{path}': the file does not exist") from None
     except OSError as err:
         raise InvalidImage(f"cannot open '{path}': {err.strerror or err}") from None
     except ValueError as err:  # e.g. an embedded NUL byte

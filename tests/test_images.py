@@ -1004,6 +1004,7 @@ def test_a_drawn_mask_is_turned_upright_as_its_photo_is(orientation):
                                                                  "photo is 400 × 300"),
     (lambda: _encode(np.zeros((300, 400), np.uint8), "PNG"), "marks no pixel"),
     (lambda: b"not an image at all", "not a PNG, TIFF, WebP or JPEG image"),
+    (lambda: "/nowhere/mask.png", "no mask at '/nowhere/mask.png'"),
     (lambda: _encode(np.full((300, 400), 255, np.uint8), "PNG")[:200], "not a PNG, TIFF, WebP or JPEG"),
 ])
 def test_a_mask_of_another_size_or_marking_nothing_or_no_image_is_refused(build, words):

@@ -601,7 +601,8 @@ def test_two_practitioners_saving_an_area_at_once_both_succeed(me, records, phot
         for t in threads:
             t.join()
     assert errors == []
-    assert records.measured_area(me, p.id, "front") in [[list(map(float, xy)) for xy in o] for o in outlines[-2:]]
+    last_pair = [[list(map(float, xy)) for xy in o] for o in outlines[-2:]]
+    assert records.measured_area(me, p.id, "front") in last_pair
 
 
 def test_reanalyze_command_works_through_the_settings(me, records, database_url, tmp_path, demo_front, capsys,
