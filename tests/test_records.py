@@ -541,6 +541,25 @@ def test_a_drawn_area_is_measured_on_every_visit_and_keys_the_analyses(me, recor
     assert records.measured_area(me, p.id, "front") is None
 
 
+def test_re_measuring_a_view_over_an_outline_finds_the_baselines_skin_once(demo_front, monkeypatch):
+    base, later = demo_front["session1_front"], demo_front["session3_front"]
+    cheek = _box(200, 310, 350, 410)
+    first = analysis_module.run(later, base, cheek)  # as measured with nothing kept
+    found = []
+
+    def counted(image, **kw):
+        found.append(image.shape)
+        return regions(image, **kw)
+
+    monkeypatch.setattr(analysis_module, "regions", counted)
+    monkeypatch.setattr(analysis_module, "_SKIN", type(analysis_module._SKIN)())
+    photos = (later, demo_front["session5_front"], later)
+    outcomes = [analysis_module.run(photo, base, cheek) for photo in photos]
+    assert len(found) == 1  # the baseline's, kept for the next photos
+    assert outcomes[2].result == first.result  # what is kept is what would be found
+    assert not analysis_module._SKIN[base].flags.writeable
+
+
 @pytest.mark.parametrize(("outline", "message"), [
     ([(0, 0), (10, 10)], "3 to 5000"),
     ([(0, 0), (10, float("nan")), (0, 10)], "finite"),

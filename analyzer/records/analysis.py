@@ -11,7 +11,9 @@ import hashlib
 import importlib
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,12 +87,29 @@ def area_mask(outline: Outline, shape: tuple[int, int]) -> np.ndarray:
     return polygon_mask(shape, outline)
 
 
-def _skin_within(outline: Outline | None, image: np.ndarray) -> np.ndarray | None:
+def _skin_within(outline: Outline | None, image: np.ndarray, photo: bytes) -> np.ndarray | None:
     """The detected skin inside ``outline`` (an outline drawn round a cheek leaves out the eye, the
-    lips, hair and clothes it takes in, as the whole skin does); None for no outline."""
+    lips, hair and clothes it takes in, as the whole skin does); None for no outline.
+
+    ``image`` is ``photo`` decoded. Re-measuring a view over a new outline compares every photo
+    with the same baseline, so its detected skin is kept for the next (the last two photos').
+    """
     if outline is None:
         return None
-    return area_mask(outline, image.shape[:2]) & regions(image).mask
+    with _SKIN_LOCK:
+        skin = _SKIN.get(photo)
+    if skin is None:
+        skin = regions(image).mask
+        skin.setflags(write=False)
+        with _SKIN_LOCK:
+            _SKIN[photo] = skin
+            while len(_SKIN) > 2:
+                _SKIN.popitem(last=False)
+    return area_mask(outline, image.shape[:2]) & skin
+
+
+_SKIN: OrderedDict[bytes, np.ndarray] = OrderedDict()  # photo bytes -> its detected skin (read-only)
+_SKIN_LOCK = threading.Lock()
 
 
 def run(photo: bytes, baseline: bytes | None, area: Outline | None = None) -> Outcome:
@@ -104,11 +123,11 @@ def run(photo: bytes, baseline: bytes | None, area: Outline | None = None) -> Ou
     image = load_image(photo)
     try:
         if baseline is None:
-            metrics = analyze(image, _skin_within(area, image))
+            metrics = analyze(image, _skin_within(area, image, photo))
             result = {"metrics": metrics.to_dict(), "context": metrics.context()}
             return Outcome("measured", "", json_safe(result), {}, time.perf_counter() - start, v, key)
         before = load_image(baseline)
-        c = compare(before, image, mask=_skin_within(area, before))
+        c = compare(before, image, mask=_skin_within(area, before, baseline))
     except NoSkin as err:
         return Outcome("no_skin", str(err), {}, {}, time.perf_counter() - start, v, key)
     result = c.to_dict()
