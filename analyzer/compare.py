@@ -296,8 +296,8 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
             raise NoSkin(f"the later photo hides {100 * hidden_share:.1f} % of the baseline's skin (glare, "
                          f"dark hair or deep shadow), leaving {left_mm2:.0f} mm² to compare (need "
                          f"{_MIN_AREA_MM2:.0f}): retake it with less light on the skin and nothing over it")
+    m_before = _measure(before, common, illuminant)  # first: NoSkin when too little of it is left
     moving = _to_moving(common, alignment, after.shape[:2])
-    m_before = _measure(before, common, illuminant)
     m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level)
     m_after = _track_spots(m_before, m_after, common, alignment)
     light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it

@@ -314,6 +314,15 @@ def test_a_photo_without_skin_is_refused():
         analyze(wall)
 
 
+def test_a_drawn_area_too_small_to_measure_is_refused_by_compare_too():
+    cheek = _photo("session1_left-cheek.jpg")
+    speck = np.zeros(cheek.shape[:2], bool)
+    speck[500:503, 500:503] = True  # 9 px: under a tenth of a mm²
+    for mask in (speck, np.zeros_like(speck)):  # the second: an outline round no skin, as records draw it
+        with pytest.raises(NoSkin, match="too little skin"):  # and no warning of an empty mean on the way
+            compare(cheek, cheek, mask=mask)
+
+
 def test_a_mask_of_the_wrong_size_is_refused():
     with pytest.raises(ValueError, match="mask is 10x10 px but the photo is"):
         analyze(_photo("session1_left-cheek.jpg"), np.ones((10, 10), bool))
