@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from analyzer import load_image
 from analyzer.color import linear_to_srgb, srgb_to_linear
 from analyzer.images import to_jpeg_bytes
-from analyzer.records import Forbidden, PhotoUpload, Records, Settings, reanalyze
+from analyzer.records import Forbidden, PhotoUpload, RecordError, Records, Settings, reanalyze
 from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +151,34 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     latest = records.sessions(me, demo.id)[-1]
     assert latest.needle_depth_mm == 1.5 and [p.view for p in latest.photos] == ["front"]
     assert records.analysis(me, latest.photos[0].id).status == "measured"
+    records.close()
+
+
+def test_photos_dropped_for_one_patient_are_not_saved_for_the_next_one_chosen(data):
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    ben = records.create_patient(me, name="Ben Other", birth_year=1990, photo_consent=True)
+    at = _app(data, "session_page.py")
+    at.sidebar.selectbox(key="patient_id").set_value(demo.id).run()
+    at.file_uploader[0].set_value([("session5_front.jpg", _jpeg("session5_front.jpg"), "image/jpeg")]).run()
+    assert any("good photo" in s.value for s in at.success) and "Demo Patient" in at.caption[0].value
+    at.sidebar.selectbox(key="patient_id").set_value(ben.id).run()  # the practitioner switches patient
+    assert not at.exception and "Ben Other" in at.caption[0].value
+    assert not any("good photo" in s.value for s in at.success)  # Ben's page starts with no photos
+    at.button(key="save_session").click().run()
+    assert not at.exception
+    assert [len(s.photos) for s in records.sessions(me, ben.id)] == [0]  # had held the demo patient's photo
+    records.close()
+
+
+def test_a_photo_checked_for_one_patient_is_refused_for_another(data):
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    ben = records.create_patient(me, name="Ben Other", birth_year=1990, photo_consent=True)
+    checked = records.prepare_photo(me, demo.id, PhotoUpload(_jpeg("session5_front.jpg"), "front", "a.jpg"))
+    with pytest.raises(RecordError, match="a.jpg was checked for another patient's record"):
+        records.add_session(me, ben.id, started_at=dt.datetime(2026, 7, 1, 10), photos=[checked])
+    assert records.sessions(me, ben.id) == []
     records.close()
 
 

@@ -47,7 +47,9 @@ st.subheader("Photos")
 uploads = st.file_uploader(
     "Drop the session's photos here (several at once: JPEG, PNG, HEIC, TIFF, WebP)",
     type=["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"], accept_multiple_files=True,
-    key=f"s_photos_{st.session_state.get('upload_round', 0)}", disabled=not patient.photo_consent,
+    # the patient's own uploader: switching patient in the sidebar leaves the last one's photos behind
+    key=f"s_photos_{patient.id}_{st.session_state.get('upload_round', 0)}",
+    disabled=not patient.photo_consent,
     help="For close-ups, keep the same plain backdrop (a wall, a towel) in view beside the skin at "
          "every visit, or hold a 24-patch colour checker there: the light is read from them, so a "
          "close-up's colour repeats as a front view's does. Skin and hair alone is measured as the "
@@ -65,7 +67,9 @@ def _guess_view(name: str) -> str:
 
 
 VIEW_CHOICES = ["front", "left", "right", "close-up"]
-checked: dict[str, object] = st.session_state.setdefault("checked_photos", {})
+if st.session_state.get("checked_for") != patient.id:  # checks are against this patient's baselines
+    st.session_state["checked_for"], st.session_state["checked_photos"] = patient.id, {}
+checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})
 ready = []
 for upload in uploads or []:
     guess = _guess_view(upload.name)
@@ -79,7 +83,7 @@ for upload in uploads or []:
             name = st.text_input("Close-up of", value=default, key=f"name_{upload.file_id}",
                                  placeholder="e.g. left cheek, scar on chin")
             view = f"close-up: {name.strip().lower() or 'unnamed'}"
-        cache_key = (upload.file_id, view)
+        cache_key = (patient.id, upload.file_id, view)
         if cache_key not in checked:
             try:
                 with st.spinner(f"Checking {upload.name}…"):

@@ -78,13 +78,17 @@ class PhotoRefused(RecordError, InvalidImage):
 class PreparedPhoto:
     """An upload decoded, checked and re-encoded, ready to save (see :meth:`Records.prepare_photo`).
 
-    Attributes: ``view``, ``png`` (clean bytes to store), ``sha256``,
+    Attributes: ``patient_id`` (whose record it was checked for: against that patient's
+    baseline, and saved only there), ``view``, ``png`` (clean bytes to store), ``sha256``,
     ``width``, ``height``, ``source_format``, ``captured_at``, ``quality``
     (:class:`analyzer.quality.QualityReport`), ``thumbnail`` (RGB uint8, longer side 480 px).
     """
 
-    def __init__(self, upload: PhotoUpload, view: str, baseline_quality: QualityReport | None) -> None:
+    def __init__(self, upload: PhotoUpload, view: str, baseline_quality: QualityReport | None, *,
+                 patient_id: int) -> None:
         label = upload.filename or f"the {view} photo"
+        self.patient_id = patient_id
+        self.label = label
         try:
             loaded = load_photo(upload.data)
         except InvalidImage as err:
@@ -213,7 +217,7 @@ class Records(AccountsMixin):
             self._patient_row(s, actor, patient_id, change=True)
         base = self._baseline_photo(actor, patient_id, view)
         report = None if base is None else QualityReport.from_dict(base.quality)
-        return PreparedPhoto(upload, view, report)
+        return PreparedPhoto(upload, view, report, patient_id=patient_id)
 
     def add_session(self, actor: Actor, patient_id: int, *, started_at: dt.datetime,
                     treatment: str = "microneedling", device: str = "", needle_depth_mm: float | None = None,
@@ -347,6 +351,10 @@ class Records(AccountsMixin):
                               "on the patient's page before adding photos")
         prepared = [p if isinstance(p, PreparedPhoto) else self.prepare_photo(actor, patient.id, p)
                     for p in photos]
+        for p in prepared:
+            if p.patient_id != patient.id:  # e.g. a page that kept its uploads when the patient was switched
+                raise RecordError(f"{p.label} was checked for another patient's record: add it again for "
+                                  f"{patient.name}")
         views = [p.view for p in prepared]
         twice = sorted({v for v in views if views.count(v) > 1})
         if twice:
