@@ -641,6 +641,20 @@ def test_reanalyze_command_works_through_the_settings(me, records, database_url,
 
 # --- export and erasure ------------------------------------------------------------------------
 
+def test_export_keeps_close_ups_whose_names_differ_only_in_punctuation(me, records, demo_front):
+    p = _patient(records, me)
+    views = ["close-up: left cheek", "close-up: left-cheek", "close-up: left_cheek"]
+    photos = [PhotoUpload(demo_front[name], view) for name, view in zip(demo_front, views, strict=True)]
+    records.add_session(me, p.id, started_at=WHEN, photos=photos)
+    buf = io.BytesIO()
+    export_patient(records, me, p.id, buf)
+    z = zipfile.ZipFile(buf)
+    files = [n for n in z.namelist() if n.startswith("photos/")]
+    assert len(set(files)) == 3  # had been one name written three times, two photos lost on unzipping
+    record = json.loads(z.read("record.json"))
+    assert sorted(ph["file"] for ph in record["sessions"][0]["photos"]) == sorted(files)
+
+
 def test_export_holds_the_whole_record(me, records, demo_front):
     p = _patient(records, me)
     other = _patient(records, me, "Someone Else")

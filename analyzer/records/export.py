@@ -13,7 +13,8 @@ Contents:
     One row per visit, view and metric: value, change vs the baseline and
     whether it is beyond measurement noise.
 ``photos/<date>_<session>_<view>.png``
-    The stored photos (clean re-encodings: no EXIF or GPS metadata).
+    The stored photos (clean re-encodings: no EXIF or GPS metadata); ``-<photo id>``
+    after the view when two close-ups' names differ only in punctuation.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def export_patient(records: Records, actor: Actor, patient_id: int, out: BinaryI
             entry = asdict(session)
             entry["photos"] = []
             for photo in session.photos:
-                name = f"photos/{session.started_at:%Y-%m-%d}_{session.id}_{_slug(photo.view)}.png"
+                stem = f"photos/{session.started_at:%Y-%m-%d}_{session.id}_{_slug(photo.view)}"
+                # close-ups named apart only by punctuation ("left cheek", "left-cheek") share a slug
+                name = f"{stem}.png" if f"{stem}.png" not in z.namelist() else f"{stem}-{photo.id}.png"
                 z.writestr(zipfile.ZipInfo(name, date_time=session.started_at.timetuple()[:6]),
                            records.store.get(photo.sha256), compress_type=zipfile.ZIP_STORED)
                 a = records.analysis(actor, photo.id)
