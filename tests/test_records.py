@@ -762,7 +762,8 @@ def test_tables_exist_on_both_databases(records):
     assert {"patients", "sessions", "photos", "analyses", "users", "audit_events", "alembic_version"} <= names
 
 
-def test_patients_recorded_before_accounts_join_the_clinic_its_first_admin_sets_up(database_url, tmp_path):
+def test_patients_recorded_before_accounts_are_claimed_by_the_admin_invited_on_the_server(database_url,
+                                                                                          tmp_path):
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine
@@ -783,14 +784,32 @@ def test_patients_recorded_before_accounts_join_the_clinic_its_first_admin_sets_
                      {"t": WHEN})
     engine.dispose()
     records = Records.open(Settings(tmp_path / "data", database_url))
-    assert records.needs_set_up()
-    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
-    assert [p.name for p in records.find_patients(me)] == ["Early Bird"]
+    # whoever opens the sign-in page first may not take these patients: no set-up is offered
+    assert not records.needs_set_up()
+    with pytest.raises(SignInRefused, match="already set up"):
+        records.set_up(clinic_name="Mallory's", username="mallory", password="mallory's password")
+    system = Actor.system("invite")
+    ((clinic_id, _, _),) = records.clinics(system)
+    code = records.invite(system, role="admin", clinic_id=clinic_id).code  # python -m analyzer invite
+    me = records.redeem_invite(code, username="rose", password="rose's password")
+    assert me.is_admin and [p.name for p in records.find_patients(me)] == ["Early Bird"]
     # SQLite rebuilds the patients table to add its clinic: with foreign keys on, dropping the old
     # one had deleted every session (ON DELETE CASCADE)
     assert [s.treatment for s in records.sessions(me, records.find_patients(me)[0].id)] == ["microneedling"]
-    assert records.clinic(me) == ("Rose Clinic", False)
+    assert records.clinic(me) == ("Clinic", False)
     records.close()
+
+
+def test_a_clinic_made_on_the_server_for_its_admin_cannot_be_claimed_by_set_up(records):
+    system = Actor.system("invite")
+    clinic_id = records.create_clinic(system, "Rose Clinic")  # python -m analyzer invite --clinic ...
+    code = records.invite(system, role="admin", clinic_id=clinic_id).code
+    assert not records.needs_set_up()  # had offered set-up until the invite was used, taking this clinic
+    with pytest.raises(SignInRefused, match="already set up"):
+        records.set_up(clinic_name="Mallory's", username="mallory", password="mallory's password")
+    me = records.redeem_invite(code, username="rose", password="rose's password")
+    assert records.clinic(me) == ("Rose Clinic", False)
+    assert [u.username for u in records.users(me)] == ["rose"]
 
 
 def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, monkeypatch):

@@ -184,10 +184,14 @@ class AccountsMixin:
     # --- set-up and sign-in --------------------------------------------------------------
 
     def needs_set_up(self) -> bool:
-        """True until a (non-demo) clinic has its first admin: the dashboard then asks for one."""
+        """True while the server has no clinic of its own (a new install): the dashboard then offers one.
+
+        A clinic that exists without an admin yet -- made on the server for an admin invite, or
+        holding the patients of a release before accounts -- is claimed only with that invite
+        (``python -m analyzer invite --role admin``), never by whoever opens the page first.
+        """
         with DbSession(self.engine) as s:
-            return s.scalar(select(func.count(User.id)).join(Clinic, Clinic.id == User.clinic_id)
-                            .where(Clinic.demo.is_(False))) == 0
+            return s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False))) == 0
 
     def has_demo(self) -> bool:
         """Whether a demo clinic with accounts exists (the sign-in page then shows its public password)."""
@@ -196,9 +200,9 @@ class AccountsMixin:
                                  .where(Clinic.demo.is_(True))))
 
     def set_up(self, *, clinic_name: str, username: str, password: str) -> Actor:
-        """First run: name the clinic and create its admin, signed in. Refused once an admin exists.
+        """First run: create the server's clinic and its admin, signed in (see :meth:`needs_set_up`).
 
-        Patients recorded before accounts existed belong to the clinic this names.
+        Refused once the server has a clinic of its own: its accounts come by invite.
         """
         name = " ".join(str(clinic_name or "").split())
         if not name or len(name) > 200:
@@ -207,14 +211,12 @@ class AccountsMixin:
         _check_password(password, username)
         digest = access.hash_password(password)
         with self._anonymous_write() as s:
-            if s.scalar(select(func.count(User.id)).join(Clinic, Clinic.id == User.clinic_id)
-                        .where(Clinic.demo.is_(False))):
-                raise SignInRefused("this clinic is already set up: sign in, or ask its admin for an invite")
-            clinic = s.scalars(select(Clinic).where(Clinic.demo.is_(False)).order_by(Clinic.id)).first()
-            if clinic is None:
-                clinic = Clinic(name=name)
-                s.add(clinic)
-            clinic.name = name
+            if s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False))):
+                raise SignInRefused("this server's clinic is already set up: sign in, or ask its admin for "
+                                    "an invite (its first admin gets one on the server: python -m analyzer "
+                                    "invite --role admin)")
+            clinic = Clinic(name=name)
+            s.add(clinic)
             s.flush()
             user = self._new_user(s, clinic.id, "admin", None, username, digest)
             self._event(s, None, "set_up", clinic_id=clinic.id, username=username)
