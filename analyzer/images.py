@@ -29,6 +29,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 import pillow_heif
+import simplejpeg
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 __all__ = [
@@ -465,15 +466,22 @@ def _transform_to_srgb(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform:
 
 
 def _decode_jpeg_fast(data: bytes) -> np.ndarray:
-    """Decode with OpenCV's libjpeg-turbo (1.6x faster than Pillow here), after a completeness check."""
+    """Decode with libjpeg-turbo (simplejpeg), after a completeness check; damaged data is refused.
+
+    Strict: libjpeg's warnings ("Corrupt JPEG data: premature end of data
+    segment", an unknown marker in the scan) are errors. Tolerated, libjpeg
+    fills what it cannot read with grey and garbles the rest: a file with a
+    few bad bytes mid-scan decoded to 38-44 % of its pixels wrong, and passed
+    the quality check as a good photo. Same pixels as OpenCV's decoder, in
+    half its time.
+    """
     complete = _jpeg_scan_end(data)
     if not complete:
         raise InvalidImage(_TRUNCATED if complete is False else _DAMAGED)
-    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
-    rgb = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if rgb is None:
-        raise InvalidImage(_DAMAGED)
-    return rgb
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError:
+        raise InvalidImage(_DAMAGED) from None
 
 
 def _jpeg_scan_end(data: bytes) -> bool | None:

@@ -700,6 +700,13 @@ def _zip_of(jpeg: bytes) -> bytes:
 
 
 # name -> (build(jpeg, png, astronaut) -> bytes, words the reason must contain)
+def _overwrite_mid_scan(jpeg: bytes, junk: bytes) -> bytes:
+    """``jpeg`` with ``junk`` written over the middle of its entropy-coded scan."""
+    start = jpeg.index(b"\xff\xda")
+    at = start + (len(jpeg) - start) // 2
+    return jpeg[:at] + junk + jpeg[at + len(junk):]
+
+
 _BAD_BYTES = {
     "empty": (lambda j, p, a: b"", ["empty"]),
     "text": (lambda j, p, a: b"Patient 0042\nRedness down after session 3.\n", ["not a photo", "text"]),
@@ -715,6 +722,10 @@ _BAD_BYTES = {
     "random": (lambda j, p, a: np.random.default_rng(7).bytes(4096), ["not a photo"]),
     "jpeg-garbled-after-soi": (lambda j, p, a: j[:3] + b"\0\0\0\0" + j[7:], ["damaged"]),
     "jpeg-garbled-sof": (lambda j, p, a: j.replace(b"\xff\xc0", b"\x00\x00", 1), ["damaged"]),
+    # a few bad bytes mid-scan, end marker intact: decoded leniently, 38-44 % of the pixels came out
+    # grey or garbled, rated a good photo, saved and measured
+    "jpeg-zeros-mid-scan": (lambda j, p, a: _overwrite_mid_scan(j, b"\0" * 64), ["damaged"]),
+    "jpeg-garbled-mid-scan": (lambda j, p, a: _overwrite_mid_scan(j, bytes(range(0xA0, 0xC0))), ["damaged"]),
     "too-small-height": (lambda j, p, a: _encode(a[:255, :400], "PNG"), ["too small", "400 × 255", "256"]),
     "too-small-width": (lambda j, p, a: _encode(a[:400, :255], "JPEG"), ["too small", "255 × 400", "256"]),
     "too-small-tiny": (lambda j, p, a: _encode(a[:16, :16], "PNG"), ["too small", "16 × 16"]),
