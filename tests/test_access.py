@@ -189,6 +189,14 @@ def test_a_practitioner_reaches_only_their_own_clinics_patients(records, me, cli
     # each admin's audit log shows their own clinic's events only
     assert {e.clinic_id for e in records.audit(stranger)} == {other_clinic}
     assert other_clinic not in {e.clinic_id for e in records.audit(me)}
+    # the tries on Ben (not the image's, asked by its hash): who made them in the stranger's clinic's
+    # log; in this clinic's, that Ben was tried, not by whom (it had shown the stranger's username)
+    tried = [e for e in records.audit(stranger, action="denied") if e.detail.get("id") == str(ben.id)]
+    assert len(tried) == 3 and {e.who for e in tried} == {"stranger"}
+    assert {e.patient_id for e in tried} == {None}
+    mine = [e for e in records.audit(me, action="denied") if e.patient_id == ben.id]
+    assert len(mine) == 3 and {e.who for e in mine} == {"a user of another clinic"}
+    assert not any("stranger" in str(e.detail) or e.user_id for e in mine)
 
 
 def test_a_practitioner_works_on_patients_but_cannot_erase_or_manage_the_team(records, me, clinic):

@@ -137,12 +137,20 @@ class AccountsMixin:
         if info is None or getattr(err, "recorded", False):
             return
         err.recorded = True
-        patient_clinic = None
+        actor, patient_id, patient_clinic = info["actor"], info["patient_id"], None
+        own = getattr(actor, "clinic_id", None)
         with self._anonymous_write() as s:
-            if info["patient_id"] is not None:
-                patient_clinic = s.scalar(select(Patient.clinic_id).where(Patient.id == info["patient_id"]))
-            self._event(s, info["actor"], "denied", patient_id=info["patient_id"],
-                        clinic_id=patient_clinic, **info["detail"])
+            if patient_id is not None:
+                patient_clinic = s.scalar(select(Patient.clinic_id).where(Patient.id == patient_id))
+            if patient_clinic is None or patient_clinic == own:
+                self._event(s, actor, "denied", patient_id=patient_id, clinic_id=patient_clinic,
+                            **info["detail"])
+                return
+            # another clinic's patient: who tried is shown to the actor's own admin only, and that
+            # clinic's admin learns that their patient was tried, not who tried (a username is personal)
+            self._event(s, actor, "denied", clinic_id=own, **info["detail"])
+            self._event(s, None, "denied", patient_id=patient_id, clinic_id=patient_clinic,
+                        by="a user of another clinic", **info["detail"])
 
     def _require(self, actor: Actor, allowed: bool, what: str, ident="") -> None:
         """Refuse (audited) unless ``allowed``; a signed-out actor is told so first."""
