@@ -134,9 +134,14 @@ def _jpeg(name: str) -> bytes:
     return (DEMO / name).read_bytes()
 
 
+def _new_capture(name: str) -> bytes:
+    """A demo photo taken again (cropped by 8 px): a visit's new photo, not one already in the record."""
+    return to_jpeg_bytes(np.ascontiguousarray(load_image(DEMO / name)[8:-8, 8:-8]), quality=92)
+
+
 def test_new_session_checks_uploads_saves_and_measures(data):
     at = _app(data, "session_page.py")
-    at.file_uploader[0].set_value([("session5_front.jpg", _jpeg("session5_front.jpg"), "image/jpeg"),
+    at.file_uploader[0].set_value([("session5_front.jpg", _new_capture("session5_front.jpg"), "image/jpeg"),
                                    ("broken.jpg", b"not a photo at all", "image/jpeg")]).run()
     assert not at.exception
     assert any("good photo" in s.value for s in at.success)
@@ -160,7 +165,7 @@ def test_photos_dropped_for_one_patient_are_not_saved_for_the_next_one_chosen(da
     ben = records.create_patient(me, name="Ben Other", birth_year=1990, photo_consent=True)
     at = _app(data, "session_page.py")
     at.sidebar.selectbox(key="patient_id").set_value(demo.id).run()
-    at.file_uploader[0].set_value([("session5_front.jpg", _jpeg("session5_front.jpg"), "image/jpeg")]).run()
+    at.file_uploader[0].set_value([("front.jpg", _new_capture("session5_front.jpg"), "image/jpeg")]).run()
     assert any("good photo" in s.value for s in at.success) and "Demo Patient" in at.caption[0].value
     at.sidebar.selectbox(key="patient_id").set_value(ben.id).run()  # the practitioner switches patient
     assert not at.exception and "Ben Other" in at.caption[0].value
@@ -180,6 +185,15 @@ def test_a_photo_checked_for_one_patient_is_refused_for_another(data):
         records.add_session(me, ben.id, started_at=dt.datetime(2026, 7, 1, 10), photos=[checked])
     assert records.sessions(me, ben.id) == []
     records.close()
+
+
+def test_a_photo_already_in_the_record_is_pointed_out_before_saving(data):
+    at = _app(data, "session_page.py")  # the demo patient's first front photo, uploaded again
+    at.file_uploader[0].set_value([("front.jpg", _jpeg("session1_front.jpg"), "image/jpeg")]).run()
+    assert not at.exception and not any("good photo" in s.value for s in at.success)
+    assert any("same photo as the front photo of" in w.value and "no change" in w.value for w in at.warning)
+    at.file_uploader[0].set_value([]).run()  # taken out again: its check (and PNG) is not kept
+    assert at.session_state["checked_photos"] == {}
 
 
 def test_a_phone_heic_photo_is_accepted(data):

@@ -560,6 +560,16 @@ def test_re_measuring_a_view_over_an_outline_finds_the_baselines_skin_once(demo_
     assert not analysis_module._SKIN[base].flags.writeable
 
 
+def test_a_photo_already_in_the_patients_record_is_pointed_out_when_checked(me, records, demo_front):
+    p, other = _patient(records, me), _patient(records, me, "Someone Else")
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    again = records.prepare_photo(me, p.id, PhotoUpload(demo_front["session1_front"], "left"))
+    assert again.already == [(WHEN, "front")]
+    assert records.prepare_photo(me, p.id, PhotoUpload(demo_front["session3_front"])).already == []
+    # another patient's photos are not looked at (nor named)
+    assert records.prepare_photo(me, other.id, PhotoUpload(demo_front["session1_front"])).already == []
+
+
 @pytest.mark.parametrize(("outline", "message"), [
     ([(0, 0), (10, 10)], "3 to 5000"),
     ([(0, 0), (10, float("nan")), (0, 10)], "finite"),

@@ -95,7 +95,12 @@ for upload in uploads or []:
         if isinstance(result, RecordError):
             st.error(f"Will not be saved: {result}")
             continue
-        if result.quality.ok:
+        if result.already:
+            when, seen_as = result.already[0]
+            st.warning(f"This is the same photo as the {view_label(seen_as).lower()} photo of "
+                       f"{when:%d %b %Y}, already in the record: measured against it, it would show no "
+                       "change. Choose the photo taken at this visit.")
+        elif result.quality.ok:
             st.success(f"{view_label(view)}: good photo ({result.width} × {result.height}).")
         for issue in result.quality.issues:
             st.warning(issue.message)
@@ -103,6 +108,9 @@ for upload in uploads or []:
     with col_img:
         st.image(result.thumbnail, width="stretch")
 
+shown = {(patient.id, u.file_id) for u in uploads or []}
+for stale in [k for k in checked if k[:2] not in shown]:  # removed from the uploader: free its PNG
+    del checked[stale]
 views = [p.view for p in ready]
 doubled = sorted({v for v in views if views.count(v) > 1})
 if doubled:

@@ -81,7 +81,9 @@ class PreparedPhoto:
     Attributes: ``patient_id`` (whose record it was checked for: against that patient's
     baseline, and saved only there), ``view``, ``png`` (clean bytes to store), ``sha256``,
     ``width``, ``height``, ``source_format``, ``captured_at``, ``quality``
-    (:class:`analyzer.quality.QualityReport`), ``thumbnail`` (RGB uint8, longer side 480 px).
+    (:class:`analyzer.quality.QualityReport`), ``thumbnail`` (RGB uint8, longer side 480 px),
+    ``already`` (the patient's photos with the same pixels: ``(visit time, view)``, oldest
+    first; measured against itself a photo shows no change, so this is most likely the wrong file).
     """
 
     def __init__(self, upload: PhotoUpload, view: str, baseline_quality: QualityReport | None, *,
@@ -89,6 +91,7 @@ class PreparedPhoto:
         label = upload.filename or f"the {view} photo"
         self.patient_id = patient_id
         self.label = label
+        self.already: list[tuple[dt.datetime, str]] = []
         try:
             loaded = load_photo(upload.data)
         except InvalidImage as err:
@@ -217,7 +220,13 @@ class Records(AccountsMixin):
             self._patient_row(s, actor, patient_id, change=True)
         base = self._baseline_photo(actor, patient_id, view)
         report = None if base is None else QualityReport.from_dict(base.quality)
-        return PreparedPhoto(upload, view, report, patient_id=patient_id)
+        prepared = PreparedPhoto(upload, view, report, patient_id=patient_id)
+        with self._read(actor) as s:
+            prepared.already = [tuple(r) for r in s.execute(
+                select(Session.started_at, Photo.view).join(Session)
+                .where(Session.patient_id == patient_id, Photo.sha256 == prepared.sha256)
+                .order_by(Session.started_at, Photo.id))]
+        return prepared
 
     def add_session(self, actor: Actor, patient_id: int, *, started_at: dt.datetime,
                     treatment: str = "microneedling", device: str = "", needle_depth_mm: float | None = None,
