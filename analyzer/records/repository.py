@@ -267,7 +267,10 @@ class Records(AccountsMixin):
             s.flush()
             self._event(s, actor, "add_session", patient_id=patient_id, clinic_id=clinic_id,
                         session_id=session.id, photos=len(prepared))
-        return self.session(actor, session.id)
+            # read back before the commit: an error after it (signed out, the database busy) would
+            # tell the practitioner that nothing was saved, and invite the visit twice
+            saved = _session(session)
+        return saved
 
     def add_photos(self, actor: Actor, session_id: int,
                    photos: Sequence[PhotoUpload | PreparedPhoto]) -> SessionRecord:
