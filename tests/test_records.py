@@ -257,6 +257,8 @@ def test_photos_need_the_patients_consent(me, records, photos):
 @pytest.mark.parametrize(("views", "message"), [
     (["front", "front"], "two photos of the front view"),
     (["front", "upside down"], "unknown view 'upside down'"),
+    (["close-up: chin (scar)"], r"a close-up's name has 1 to 40 letters.*not 'chin \(scar\)'"),
+    (["close-up: " + "x" * 41], "a close-up's name has 1 to 40"),
 ])
 def test_views_are_checked(me, records, photos, views, message):
     p = _patient(records, me)

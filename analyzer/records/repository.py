@@ -707,6 +707,9 @@ def _view(view: str) -> str:
     view = " ".join(str(view).strip().lower().split())
     if view in VIEWS or _CLOSE_UP.fullmatch(view):
         return view
+    if view.startswith("close-up:"):
+        raise RecordError(f"a close-up's name has 1 to 40 letters, digits, spaces, hyphens or apostrophes "
+                          f"(not {view.removeprefix('close-up:').strip()[:60]!r}): e.g. 'left cheek'")
     raise RecordError(f"unknown view {view!r}: use front, left, right or 'close-up: <name>'")
 
 
