@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analyzer.dashboard.common import records
+from analyzer.images import InvalidImage
 from analyzer.records import Forbidden, MissingBlob, SettingsError, SignInRefused
 
 # Signed in: wide pages for photos and charts. The sign-in page stays light: centred, and no icon font
@@ -88,6 +89,9 @@ except Forbidden:
     st.error("That is not among the records you may see. The attempt was logged.")
 except MissingBlob as err:
     st.error(f"A stored image is missing ({err}). Restore the data folder's images/ from the last backup.")
+except InvalidImage as err:  # uploads are checked on their page: this is a stored image gone bad
+    st.error(f"A stored image could not be read ({err}). Restore the data folder's images/ from the last "
+             "backup.")
 except SQLAlchemyError as err:
     st.error(f"The clinic records could not be read or written: {getattr(err, 'orig', None) or err}. "
              "Nothing was half-saved; try again, and check the database server if it persists.")

@@ -196,6 +196,18 @@ def test_a_photo_already_in_the_record_is_pointed_out_before_saving(data):
     assert at.session_state["checked_photos"] == {}
 
 
+def test_a_stored_photo_damaged_on_disk_is_named_not_a_traceback(data):
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    baseline = records.sessions(me, demo.id)[0].photo("front")
+    stored = records.store.path(baseline.sha256)
+    stored.write_bytes(stored.read_bytes()[:2000])  # a disk fault cut the file
+    records.close()
+    at = _app(data, "compare_page.py")
+    assert not at.exception
+    assert any("A stored image could not be read" in e.value and "backup" in e.value for e in at.error)
+
+
 def test_a_phone_heic_photo_is_accepted(data):
     import io
 
