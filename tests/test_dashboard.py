@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from analyzer import load_image
 from analyzer.color import linear_to_srgb, srgb_to_linear
 from analyzer.images import to_jpeg_bytes
-from analyzer.records import Forbidden, PhotoUpload, RecordError, Records, Settings, reanalyze
+from analyzer.records import Actor, Forbidden, PhotoUpload, RecordError, Records, Settings, reanalyze
 from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -450,6 +450,16 @@ def test_first_run_asks_for_the_clinic_admin(tmp_path, monkeypatch):
     assert any("**rose** · admin · Rose Skin Clinic" in c.value for c in at.sidebar.caption)
     again = AppTest.from_file(APP, default_timeout=60).run()  # another browser: no second set-up
     assert not any("Set up your clinic" in h.value for h in again.subheader)
+
+
+def test_a_clinic_waiting_for_its_first_admin_is_not_offered_to_the_first_visitor(data):
+    records, me = _practitioner(data)
+    records.create_clinic(Actor.system("invite"), "Rose Clinic")  # python -m analyzer invite --clinic ...
+    records.close()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and not any("Set up your clinic" in h.value for h in at.subheader)
+    assert any("python -m analyzer invite --role admin" in i.value for i in at.info)
 
 
 def test_a_patient_actor_is_refused_other_records_in_the_data_layer(data):

@@ -810,7 +810,7 @@ def test_patients_recorded_before_accounts_are_claimed_by_the_admin_invited_on_t
     engine.dispose()
     records = Records.open(Settings(tmp_path / "data", database_url))
     # whoever opens the sign-in page first may not take these patients: no set-up is offered
-    assert not records.needs_set_up()
+    assert not records.needs_set_up() and records.awaits_first_admin()  # the page says how to begin
     with pytest.raises(SignInRefused, match="already set up"):
         records.set_up(clinic_name="Mallory's", username="mallory", password="mallory's password")
     system = Actor.system("invite")
@@ -818,6 +818,7 @@ def test_patients_recorded_before_accounts_are_claimed_by_the_admin_invited_on_t
     code = records.invite(system, role="admin", clinic_id=clinic_id).code  # python -m analyzer invite
     me = records.redeem_invite(code, username="rose", password="rose's password")
     assert me.is_admin and [p.name for p in records.find_patients(me)] == ["Early Bird"]
+    assert not records.awaits_first_admin()
     # SQLite rebuilds the patients table to add its clinic: with foreign keys on, dropping the old
     # one had deleted every session (ON DELETE CASCADE)
     assert [s.treatment for s in records.sessions(me, records.find_patients(me)[0].id)] == ["microneedling"]

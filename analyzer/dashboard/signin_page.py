@@ -105,3 +105,6 @@ elif unset and (not demo or "setup" in st.query_params):
     st.markdown("[I have an invite code](?invite=)" + (" · [Back to sign-in](?)" if demo else ""))
 else:
     _sign_in(demo, unset)
+    if r.awaits_first_admin():  # rare, so its element costs the usual first page nothing
+        st.info("This server's clinic has no accounts yet. Its first admin gets an invite code on the "
+                "server: `python -m analyzer invite --role admin`, then *I have an invite code*.")

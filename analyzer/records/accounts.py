@@ -201,6 +201,15 @@ class AccountsMixin:
         with DbSession(self.engine) as s:
             return s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False))) == 0
 
+    def awaits_first_admin(self) -> bool:
+        """Whether the server has a clinic of its own and nobody has an account in it yet (an upgraded
+        install, or a clinic made for an invited admin): the sign-in page then says how to begin."""
+        with DbSession(self.engine) as s:
+            clinics = s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False)))
+            users = s.scalar(select(func.count(User.id)).join(Clinic, Clinic.id == User.clinic_id)
+                             .where(Clinic.demo.is_(False)))
+            return bool(clinics) and not users
+
     def has_demo(self) -> bool:
         """Whether a demo clinic with accounts exists (the sign-in page then shows its public password)."""
         with DbSession(self.engine) as s:
