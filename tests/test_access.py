@@ -126,9 +126,9 @@ def test_the_attempts_cover_every_public_repository_function(records, clinic):
 
     public = {name for name, _ in inspect.getmembers(Records, inspect.isfunction) if not name.startswith("_")}
     not_patient_data = {"open", "close", "clock", "needs_set_up", "set_up", "sign_in", "resume", "sign_out",
-                        "redeem_invite", "has_demo", "awaits_first_admin", "change_password", "clinic", "create_clinic",
-                        "find_clinic", "clinics", "revoke_invite", "invite", "invites", "users",
-                        "set_disabled", "audit"}
+                        "redeem_invite", "has_demo", "awaits_first_admin", "change_password", "clinic",
+                        "create_clinic", "find_clinic", "clinics", "revoke_invite", "invite", "invites",
+                        "users", "set_disabled", "audit"}
     called = {"patient", "sessions", "session", "photo", "image", "views", "baseline", "analysis", "timeline",
               "log", "update_patient", "add_session", "add_photos", "prepare_photo", "analyze",
               "measured_area", "set_measured_area", "delete_patient", "find_patients", "create_patient",
