@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pillow_heif
 import pytest
+import simplejpeg
 import tifffile
 from fuzzing import EDIT, damaged
 from hypothesis import HealthCheck, given, settings
@@ -700,6 +701,17 @@ def _zip_of(jpeg: bytes) -> bytes:
 
 
 # name -> (build(jpeg, png, astronaut) -> bytes, words the reason must contain)
+def test_a_jpeg_whose_only_fault_is_how_it_was_written_is_accepted(jpeg_bytes):
+    """Some Samsung phones write a baseline JPEG's scan header as a progressive one's (Se = 0):
+    libjpeg warns "Invalid SOS parameters for sequential JPEG" and decodes every pixel right."""
+    sos = jpeg_bytes.index(b"\xff\xda")
+    se = sos + 2 + int.from_bytes(jpeg_bytes[sos + 2:sos + 4], "big") - 2  # Ss, Se, Ah/Al: Se
+    samsung = jpeg_bytes[:se] + b"\x00" + jpeg_bytes[se + 1:]
+    with pytest.raises(ValueError, match="Invalid SOS parameters"):
+        simplejpeg.decode_jpeg(samsung, strict=True)
+    assert np.array_equal(load_image(samsung), load_image(jpeg_bytes))
+
+
 def _overwrite_mid_scan(jpeg: bytes, junk: bytes) -> bytes:
     """``jpeg`` with ``junk`` written over the middle of its entropy-coded scan."""
     start = jpeg.index(b"\xff\xda")
