@@ -166,13 +166,17 @@ def test_photos_dropped_for_one_patient_are_not_saved_for_the_next_one_chosen(da
     at = _app(data, "session_page.py")
     at.sidebar.selectbox(key="patient_id").set_value(demo.id).run()
     at.file_uploader[0].set_value([("front.jpg", _new_capture("session5_front.jpg"), "image/jpeg")]).run()
+    at.text_area(key="s_notes").set_value("Demo Patient: blistering on the left cheek")
+    at.text_input(key="s_device").set_value("Dermapen 4").run()
     assert any("good photo" in s.value for s in at.success) and "Demo Patient" in at.caption[0].value
     at.sidebar.selectbox(key="patient_id").set_value(ben.id).run()  # the practitioner switches patient
     assert not at.exception and "Ben Other" in at.caption[0].value
     assert not any("good photo" in s.value for s in at.success)  # Ben's page starts with no photos
+    assert at.text_area(key="s_notes").value == "" and at.text_input(key="s_device").value == ""
     at.button(key="save_session").click().run()
     assert not at.exception
-    assert [len(s.photos) for s in records.sessions(me, ben.id)] == [0]  # had held the demo patient's photo
+    (saved,) = records.sessions(me, ben.id)  # had held the demo patient's photo, notes and device
+    assert (len(saved.photos), saved.notes, saved.device) == (0, "", "")
     records.close()
 
 

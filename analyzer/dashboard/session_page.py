@@ -21,6 +21,10 @@ patient = chosen_patient()
 if patient is None:
     st.stop()
 r = records()
+if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
+    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_"))]:
+        del st.session_state[key]  # notes, device, depth, ... were the last patient's
+    st.session_state["session_form_for"], st.session_state["checked_photos"] = patient.id, {}
 st.caption(f"For **{patient.name}**" + (f" · contraindications: {patient.contraindications}"
                                          if patient.contraindications else ""))
 if not patient.photo_consent:
@@ -67,9 +71,7 @@ def _guess_view(name: str) -> str:
 
 
 VIEW_CHOICES = ["front", "left", "right", "close-up"]
-if st.session_state.get("checked_for") != patient.id:  # checks are against this patient's baselines
-    st.session_state["checked_for"], st.session_state["checked_photos"] = patient.id, {}
-checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})
+checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})  # this patient's
 ready = []
 for upload in uploads or []:
     guess = _guess_view(upload.name)
