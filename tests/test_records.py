@@ -874,6 +874,34 @@ def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, 
     records.close()
 
 
+def test_rows_broken_before_an_upgrade_do_not_stop_it(tmp_path, demo_front):
+    """A row left pointing nowhere by an earlier write with foreign keys off is not the migration's:
+    the rebuilt table renumbers its keys, which had made the old row look new, refusing every open."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    records = Records.open(Settings(tmp_path / "data", url))
+    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
+    p = _patient(records, me)
+    s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    records.analyze(me, s1.photos[0].id)
+    records.close()
+    config = db.Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+        conn.execute(text("UPDATE analyses SET photo_id = 999"))  # as the sqlite3 shell could
+    engine.dispose()
+    records = Records.open(Settings(tmp_path / "data", url))  # 0003 rebuilds analyses: still opens
+    assert records.sessions(me, p.id)[0].id == s1.id
+    records.close()
+
+
 def test_the_measured_area_migration_keeps_analyses_and_goes_back(database_url, tmp_path, demo_front):
     from alembic import command
     from alembic.config import Config

@@ -64,24 +64,31 @@ def migrate(engine: Engine) -> None:
         raw = conn.connection.driver_connection
         if sqlite:
             raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction: inside one it does nothing
+        committed = False
         try:
             with conn.begin():
                 config.attributes["connection"] = conn
-                before = _dangling(conn) if sqlite else set()
+                before = _dangling(conn) if sqlite else set()  # rows broken already are not the migration's
                 command.upgrade(config, "head")
                 after = _dangling(conn) if sqlite else set()
-                broken = sorted({f"{table} -> {parent}" for table, _, parent, _ in after - before})
+                broken = sorted({f"{table} -> {parent}" for table, _, parent in after - before})
                 if broken:
                     raise RuntimeError(f"a migration left rows pointing at rows that are gone "
                                        f"({', '.join(broken)}); the database is left as it was")
+            committed = True
         finally:
-            if sqlite:
+            if sqlite and committed:
                 raw.execute("PRAGMA foreign_keys = ON")
+            elif sqlite:  # a transaction may still be open, where the pragma does nothing: drop it
+                conn.invalidate()
 
 
 def _dangling(conn) -> set[tuple]:
-    """SQLite's rows whose foreign key points at no row: (table, rowid, parent table, key index)."""
-    return {tuple(row) for row in conn.exec_driver_sql("PRAGMA foreign_key_check")}
+    """SQLite's rows whose foreign key points at no row: (table, rowid, parent table).
+
+    Not the key's index, which a rebuilt table renumbers.
+    """
+    return {tuple(row[:3]) for row in conn.exec_driver_sql("PRAGMA foreign_key_check")}
 
 
 def _tune_sqlite(engine: Engine) -> None:
