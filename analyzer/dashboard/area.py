@@ -51,7 +51,7 @@ def area_panel(patient: PatientRecord, view: str, baseline: PhotoRecord, *, key:
                      help=None if drawn else "Draw an outline on the photo first"):
             _change(patient, view, drawn, key, baseline.id)
         if c2.button("Measure the whole skin", key=f"{key}_clear", disabled=outline is None):
-            _change(patient, view, None, key, baseline.id)
+            _change(patient, view, None, key, None)  # the whole skin: whichever photo is the baseline
     return outline
 
 
@@ -84,7 +84,8 @@ def _lasso(event, scale: float, size: tuple[int, int]) -> list | None:
     return np.clip(xy * scale, 0, np.asarray(size, np.float64) - 1).tolist()
 
 
-def _change(patient: PatientRecord, view: str, outline: list | None, key: str, baseline_id: int) -> None:
+def _change(patient: PatientRecord, view: str, outline: list | None, key: str,
+            baseline_id: int | None) -> None:
     """Keep the new area and measure the view's photos over it, with progress; then show the page again."""
     r = records()
     try:

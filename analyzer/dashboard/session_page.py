@@ -72,7 +72,7 @@ def _guess_view(name: str) -> str:
 
 VIEW_CHOICES = ["front", "left", "right", "close-up"]
 checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})  # this patient's
-ready = []
+ready, current = [], set()
 for upload in uploads or []:
     guess = _guess_view(upload.name)
     col_img, col_info = st.columns([1, 2])
@@ -86,6 +86,7 @@ for upload in uploads or []:
                                  placeholder="e.g. left cheek, scar on chin")
             view = f"close-up: {name.strip().lower() or 'unnamed'}"
         cache_key = (patient.id, upload.file_id, view)
+        current.add(cache_key)
         if cache_key not in checked:
             try:
                 with st.spinner(f"Checking {upload.name}…"):
@@ -110,8 +111,7 @@ for upload in uploads or []:
     with col_img:
         st.image(result.thumbnail, width="stretch")
 
-shown = {(patient.id, u.file_id) for u in uploads or []}
-for stale in [k for k in checked if k[:2] not in shown]:  # removed from the uploader: free its PNG
+for stale in [k for k in checked if k not in current]:  # taken out, or its view changed: free its PNG
     del checked[stale]
 views = [p.view for p in ready]
 doubled = sorted({v for v in views if views.count(v) > 1})

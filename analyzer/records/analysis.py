@@ -96,19 +96,20 @@ def _skin_within(outline: Outline | None, image: np.ndarray, photo: bytes) -> np
     """
     if outline is None:
         return None
+    key = hashlib.sha256(photo).hexdigest()  # not the bytes themselves: a 60 MP photo's are 100 MB
     with _SKIN_LOCK:
-        skin = _SKIN.get(photo)
+        skin = _SKIN.get(key)
     if skin is None:
         skin = regions(image).mask
         skin.setflags(write=False)
         with _SKIN_LOCK:
-            _SKIN[photo] = skin
+            _SKIN[key] = skin
             while len(_SKIN) > 2:
                 _SKIN.popitem(last=False)
     return area_mask(outline, image.shape[:2]) & skin
 
 
-_SKIN: OrderedDict[bytes, np.ndarray] = OrderedDict()  # photo bytes -> its detected skin (read-only)
+_SKIN: OrderedDict[str, np.ndarray] = OrderedDict()  # SHA-256 of photo bytes -> its skin (read-only)
 _SKIN_LOCK = threading.Lock()
 
 

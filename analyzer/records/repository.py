@@ -288,7 +288,9 @@ class Records(AccountsMixin):
                 s.add(row)
             self._event(s, actor, "add_photos", patient_id=existing.patient_id, clinic_id=clinic_id,
                         session_id=session_id, photos=len(prepared))
-        return self.session(actor, session_id)
+            s.flush()
+            saved = _session(s.get(Session, session_id))  # read back before the commit, as add_session
+        return saved
 
     def _changeable_patient(self, actor: Actor, patient_id: int) -> PatientRecord:
         with self._read(actor) as s:

@@ -5,7 +5,9 @@ Revises: 0001
 Create Date: 2026-11-24
 
 Patients recorded before accounts existed go to one clinic made here ("Clinic");
-the first admin's set-up adopts it and names it. No user rows existed before
+its first admin comes by an invite made on the server (``python -m analyzer
+invite --role admin``; until 2026-12-07 the first-run set-up adopted it, which let
+whoever opened the page first take it). No user rows existed before
 this revision (nothing created them), so the users table gains its NOT NULL
 columns directly.
 """
