@@ -838,10 +838,28 @@ def test_a_clinic_made_on_the_server_for_its_admin_cannot_be_claimed_by_set_up(r
     assert [u.username for u in records.users(me)] == ["rose"]
 
 
+def _downgrade(url: str, revision: str, *, then: str | None = None) -> None:
+    """Migrate the database at ``url`` down to ``revision`` as the alembic command line does (on
+    SQLite, foreign keys off), then run the SQL ``then`` in the same transaction."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    config = db.Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        if then:
+            conn.execute(text(then))
+    engine.dispose()
+
+
 def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, monkeypatch):
     """SQLite migrates with foreign keys off (its table rebuilds would cascade), so they are checked."""
     from alembic import command
-    from sqlalchemy import create_engine
 
     from analyzer.records import db
 
@@ -851,13 +869,7 @@ def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, 
     p = _patient(records, me)
     records.add_session(me, p.id, started_at=WHEN)
     records.close()
-    config = db.Config()
-    config.set_main_option("script_location", str(db._MIGRATIONS))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0002")
-    engine.dispose()
+    _downgrade(url, "0002")
     upgrade = command.upgrade
 
     def losing_patients(config, revision):  # a migration that deletes what sessions point at
@@ -877,10 +889,7 @@ def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(tmp_path, 
 def test_rows_broken_before_an_upgrade_do_not_stop_it(tmp_path, demo_front):
     """A row left pointing nowhere by an earlier write with foreign keys off is not the migration's:
     the rebuilt table renumbers its keys, which had made the old row look new, refusing every open."""
-    from alembic import command
-    from sqlalchemy import create_engine
 
-    from analyzer.records import db
 
     url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
     records = Records.open(Settings(tmp_path / "data", url))
@@ -889,14 +898,7 @@ def test_rows_broken_before_an_upgrade_do_not_stop_it(tmp_path, demo_front):
     s1 = records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
     records.analyze(me, s1.photos[0].id)
     records.close()
-    config = db.Config()
-    config.set_main_option("script_location", str(db._MIGRATIONS))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0002")
-        conn.execute(text("UPDATE analyses SET photo_id = 999"))  # as the sqlite3 shell could
-    engine.dispose()
+    _downgrade(url, "0002", then="UPDATE analyses SET photo_id = 999")  # as the sqlite3 shell could
     records = Records.open(Settings(tmp_path / "data", url))  # 0003 rebuilds analyses: still opens
     assert records.sessions(me, p.id)[0].id == s1.id
     records.close()
