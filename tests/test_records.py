@@ -826,6 +826,35 @@ def test_patients_recorded_before_accounts_are_claimed_by_the_admin_invited_on_t
     records.close()
 
 
+def test_two_first_visitors_setting_up_at_once_make_one_clinic(records, monkeypatch):
+    import threading
+    import time
+
+    outcomes, barrier = [], threading.Barrier(2)
+    new_user = records._new_user
+
+    def slow_new_user(*args, **kwargs):  # both inside their transaction at once (on PostgreSQL both
+        time.sleep(0.3)  # had counted no clinic and made one each)
+        return new_user(*args, **kwargs)
+
+    monkeypatch.setattr(records, "_new_user", slow_new_user)
+
+    def set_up(name):
+        barrier.wait()
+        try:
+            outcomes.append(records.set_up(clinic_name=name, username=name, password=f"{name}'s password"))
+        except SignInRefused as err:
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=set_up, args=(name,)) for name in ("rose", "iris")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["Actor", "SignInRefused"]
+    assert len(records.clinics(Actor.system("test"))) == 1
+
+
 def test_a_clinic_made_on_the_server_for_its_admin_cannot_be_claimed_by_set_up(records):
     system = Actor.system("invite")
     clinic_id = records.create_clinic(system, "Rose Clinic")  # python -m analyzer invite --clinic ...
