@@ -23,7 +23,7 @@ if patient is None:
 r = records()
 if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
     for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_"))]:
-        del st.session_state[key]  # notes, device, depth, ... were the last patient's
+        del st.session_state[key]  # notes, device, depth, the uploader's photos were the last patient's
     st.session_state["session_form_for"], st.session_state["checked_photos"] = patient.id, {}
 st.caption(f"For **{patient.name}**" + (f" · contraindications: {patient.contraindications}"
                                          if patient.contraindications else ""))
@@ -51,9 +51,7 @@ st.subheader("Photos")
 uploads = st.file_uploader(
     "Drop the session's photos here (several at once: JPEG, PNG, HEIC, TIFF, WebP)",
     type=["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"], accept_multiple_files=True,
-    # the patient's own uploader: switching patient in the sidebar leaves the last one's photos behind
-    key=f"s_photos_{patient.id}_{st.session_state.get('upload_round', 0)}",
-    disabled=not patient.photo_consent,
+    key=f"s_photos_{st.session_state.get('upload_round', 0)}", disabled=not patient.photo_consent,
     help="For close-ups, keep the same plain backdrop (a wall, a towel) in view beside the skin at "
          "every visit, or hold a 24-patch colour checker there: the light is read from them, so a "
          "close-up's colour repeats as a front view's does. Skin and hair alone is measured as the "
@@ -85,7 +83,7 @@ for upload in uploads or []:
             name = st.text_input("Close-up of", value=default, key=f"name_{upload.file_id}",
                                  placeholder="e.g. left cheek, scar on chin")
             view = f"close-up: {name.strip().lower() or 'unnamed'}"
-        cache_key = (patient.id, upload.file_id, view)
+        cache_key = (upload.file_id, view)
         current.add(cache_key)
         if cache_key not in checked:
             try:
