@@ -199,13 +199,13 @@ class AccountsMixin:
         (``python -m analyzer invite --role admin``), never by whoever opens the page first.
         """
         with DbSession(self.engine) as s:
-            return s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False))) == 0
+            return _own_clinics(s) == 0
 
     def awaits_first_admin(self) -> bool:
         """Whether the server has a clinic of its own and nobody has an account in it yet (an upgraded
         install, or a clinic made for an invited admin): the sign-in page then says how to begin."""
         with DbSession(self.engine) as s:
-            clinics = s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False)))
+            clinics = _own_clinics(s)
             users = s.scalar(select(func.count(User.id)).join(Clinic, Clinic.id == User.clinic_id)
                              .where(Clinic.demo.is_(False)))
             return bool(clinics) and not users
@@ -230,7 +230,7 @@ class AccountsMixin:
         with self._anonymous_write() as s:
             if s.bind.dialect.name == "postgresql":  # two first visitors at once: one clinic, one admin
                 s.execute(text("LOCK TABLE clinics IN SHARE ROW EXCLUSIVE MODE"))  # (SQLite's writers queue)
-            if s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False))):
+            if _own_clinics(s):
                 raise SignInRefused("this server's clinic is already set up: sign in, or ask its admin for "
                                     "an invite (its first admin gets one on the server: python -m analyzer "
                                     "invite --role admin)")
@@ -526,6 +526,11 @@ class AccountsMixin:
             rows = s.execute(stmt).all()
         return [AuditRecord(e.at, name or e.detail.get("by") or e.detail.get("username") or "—", e.user_id,
                             e.clinic_id, e.patient_id, e.action, e.detail) for e, name in rows]
+
+
+def _own_clinics(s: DbSession) -> int:
+    """How many clinics the server has of its own (not demo ones)."""
+    return s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False)))
 
 
 def _username(name: str) -> str:
