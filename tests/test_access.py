@@ -180,11 +180,12 @@ def test_a_practitioner_reaches_only_their_own_clinics_patients(records, me, cli
     assert "Their Own Patient" not in [p.name for p in records.find_patients(me)]
     ben = clinic["ben"][0]
     for attempt in (lambda: records.patient(stranger, ben.id), lambda: records.timeline(stranger, ben.id),
-                    lambda: records.image(stranger, clinic["ben"][1].photos[0].sha256),
                     lambda: records.delete_patient(stranger, ben.id)):
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound, match=f"^no patient {ben.id}$"):  # as if there were none
             attempt()
     with pytest.raises(Forbidden):
+        records.image(stranger, clinic["ben"][1].photos[0].sha256)
+    with pytest.raises(NotFound):
         records.patient(me, mine.id)
     # each admin's audit log shows their own clinic's events only
     assert {e.clinic_id for e in records.audit(stranger)} == {other_clinic}
@@ -197,6 +198,38 @@ def test_a_practitioner_reaches_only_their_own_clinics_patients(records, me, cli
     mine = [e for e in records.audit(me, action="denied") if e.patient_id == ben.id]
     assert len(mine) == 3 and {e.who for e in mine} == {"a user of another clinic"}
     assert not any("stranger" in str(e.detail) or e.user_id for e in mine)
+
+
+def test_another_clinics_records_read_as_missing_so_their_ids_cannot_be_counted(records, me, clinic):
+    other_clinic = records.create_clinic(SYSTEM, "Other Clinic")
+    invite = records.invite(SYSTEM, role="admin", clinic_id=other_clinic)
+    stranger = records.redeem_invite(invite.code, username="stranger", password="stranger password")
+    ben, visit, _ = clinic["ben"]
+    photo, missing = visit.photos[0], 10_000
+
+    def refusal(call, ident) -> tuple[type, str]:
+        with pytest.raises(LookupError) as err:
+            call(ident)
+        return type(err.value), str(err.value).replace(str(ident), "<id>")
+
+    for call, theirs, said in [
+        (lambda i: records.patient(stranger, i), ben.id, "no patient <id>"),
+        (lambda i: records.update_patient(stranger, i, contraindications="x"), ben.id, "no patient <id>"),
+        (lambda i: records.timeline(stranger, i), ben.id, "no patient <id>"),
+        (lambda i: records.session(stranger, i), visit.id, "no session <id>"),  # not whose visit it is
+        (lambda i: records.add_photos(stranger, i, [PhotoUpload(_jpeg(5))]), visit.id, "no session <id>"),
+        (lambda i: records.photo(stranger, i), photo.id, "no photo <id>"),
+        (lambda i: records.analysis(stranger, i), photo.id, "no photo <id>"),
+    ]:
+        assert refusal(call, theirs) == refusal(call, missing) == (NotFound, said)
+    # the stranger's admin cannot tell the two apart in their own audit log either ...
+    denied = records.audit(stranger, action="denied")
+    assert len(denied) == 14 and {e.patient_id for e in denied} == {None}
+    assert {e.who for e in denied} == {"stranger"}
+    # ... while Ben's clinic sees each try at Ben, not who made it
+    tried = records.audit(me, action="denied")
+    assert len(tried) == 7 and {e.patient_id for e in tried} == {ben.id}
+    assert {e.who for e in tried} == {"a user of another clinic"}
 
 
 def test_a_practitioner_works_on_patients_but_cannot_erase_or_manage_the_team(records, me, clinic):

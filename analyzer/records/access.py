@@ -52,7 +52,7 @@ class RecordError(ValueError):
 
 
 class NotFound(RecordError, LookupError):
-    """No such patient, session or photo."""
+    """No such patient, session or photo -- or, said to staff, none of their clinic's (audited)."""
 
 
 class Forbidden(LookupError):

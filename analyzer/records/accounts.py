@@ -82,7 +82,7 @@ class AccountsMixin:
                 s.info["writing"] = write
                 self._check_live(s, actor)
                 yield s
-        except Forbidden as err:
+        except (Forbidden, NotFound) as err:
             self._record_denial(err)
             raise
 
@@ -123,11 +123,24 @@ class AccountsMixin:
                          action=action, detail={**extra, **detail}, at=self.clock()))
 
     @staticmethod
-    def _deny(actor: Actor, what: str, ident, *, change: bool = False) -> NoReturn:
-        """Raise :class:`Forbidden`; ``_read``/``_write`` audit it once their transaction has ended."""
-        verb = "change" if change else "see"
-        err = Forbidden(f"{what} {str(ident)[:80]} is not among the records you may {verb}")
-        patient_id = ident if what == "patient" and isinstance(ident, int) else None
+    def _deny(actor: Actor, what: str, ident, *, change: bool = False, hide: bool = False,
+              patient_id: int | None = None) -> NoReturn:
+        """Raise the refusal; ``_read``/``_write`` audit it once their transaction has ended.
+
+        ``hide``: the record is missing or another clinic's. Staff are then told "no <what> <id>"
+        (:class:`NotFound`) either way, so a clinic cannot count or probe another's ids; everyone
+        else gets :class:`Forbidden`, which never says whether a record exists. ``patient_id``: whose
+        record was asked for, when ``what`` is not the patient (a session, a photo), for the audit.
+        """
+        if hide and actor.is_system:
+            raise NotFound(f"no {what} {str(ident)[:80]}")  # the server's own tasks see everything there is
+        if hide and actor.is_staff:
+            err = NotFound(f"no {what} {str(ident)[:80]}")
+        else:
+            verb = "change" if change else "see"
+            err = Forbidden(f"{what} {str(ident)[:80]} is not among the records you may {verb}")
+        if patient_id is None and what == "patient" and isinstance(ident, int):
+            patient_id = ident
         err.audit = {"actor": actor, "patient_id": patient_id,
                      "detail": {"what": what, "id": str(ident)[:80], "change": change}}
         raise err
@@ -142,15 +155,16 @@ class AccountsMixin:
         with self._anonymous_write() as s:
             if patient_id is not None:
                 patient_clinic = s.scalar(select(Patient.clinic_id).where(Patient.id == patient_id))
-            if patient_clinic is None or patient_clinic == own:
-                self._event(s, actor, "denied", patient_id=patient_id, clinic_id=patient_clinic,
-                            **info["detail"])
+            if patient_clinic is not None and patient_clinic == own:
+                self._event(s, actor, "denied", patient_id=patient_id, clinic_id=own, **info["detail"])
                 return
-            # another clinic's patient: who tried is shown to the actor's own admin only, and that
-            # clinic's admin learns that their patient was tried, not who tried (a username is personal)
+            # a missing record or another clinic's read alike in the trier's own clinic's log (its
+            # admin could otherwise tell them apart); the other clinic's admin learns that their patient
+            # was tried, not who tried (a username is personal)
             self._event(s, actor, "denied", clinic_id=own, **info["detail"])
-            self._event(s, None, "denied", patient_id=patient_id, clinic_id=patient_clinic,
-                        by="a user of another clinic", **info["detail"])
+            if patient_clinic is not None:
+                self._event(s, None, "denied", patient_id=patient_id, clinic_id=patient_clinic,
+                            by="a user of another clinic", **info["detail"])
 
     def _require(self, actor: Actor, allowed: bool, what: str, ident="") -> None:
         """Refuse (audited) unless ``allowed``; a signed-out actor is told so first."""
@@ -158,18 +172,20 @@ class AccountsMixin:
             if not allowed:
                 self._deny(actor, what, ident, change=True)
 
-    def _patient_row(self, s: DbSession, actor: Actor, patient_id: int, *, change: bool = False) -> Patient:
-        """The patient's row if ``actor`` may see it (``change``: and change it); else audited refusal."""
+    def _patient_row(self, s: DbSession, actor: Actor, patient_id: int, *, change: bool = False,
+                     asked: tuple[str, object] | None = None) -> Patient:
+        """The patient's row if ``actor`` may see it (``change``: and change it); else audited refusal.
+
+        ``asked``: the (what, id) the caller was asked for -- a session, a photo, an account --
+        which a refusal names instead of the patient, so it does not tell whose record that is.
+        """
+        what, ident = asked or ("patient", patient_id)
         if actor.role == "patient" and (change or patient_id != actor.patient_id):
-            self._deny(actor, "patient", patient_id, change=change)  # asked nothing of the database
+            self._deny(actor, what, ident, change=change, patient_id=patient_id)  # asked nothing of the db
         row = s.get(Patient, patient_id)
-        if row is None:
-            if not actor.is_staff:
-                self._deny(actor, "patient", patient_id, change=change)
-            raise NotFound(f"no patient {patient_id}")
         rule = access.may_change_patient if change else access.may_see_patient
-        if not rule(actor, row.id, row.clinic_id):
-            self._deny(actor, "patient", patient_id, change=change)
+        if row is None or not rule(actor, row.id, row.clinic_id):
+            self._deny(actor, what, ident, change=change, hide=True, patient_id=patient_id)
         if not change:
             self._audit_view(s, actor, row.id, row.clinic_id)
         return row
@@ -412,7 +428,7 @@ class AccountsMixin:
             if row is None:
                 self._deny(actor, "invite", invite_id, change=True)
             if row.patient_id is not None:
-                self._patient_row(s, actor, row.patient_id, change=True)
+                self._patient_row(s, actor, row.patient_id, change=True, asked=("invite", invite_id))
             elif not (actor.is_admin and (actor.is_system or row.clinic_id == actor.clinic_id)):
                 self._deny(actor, "invite", invite_id, change=True)
             if row.used_at is None and row.revoked_at is None:
@@ -499,7 +515,7 @@ class AccountsMixin:
             if user is None or user.id == actor.user_id:
                 self._deny(actor, "user", user_id, change=True)
             if user.patient_id is not None:
-                self._patient_row(s, actor, user.patient_id, change=True)
+                self._patient_row(s, actor, user.patient_id, change=True, asked=("user", user_id))
             elif not (actor.is_admin and (actor.is_system or user.clinic_id == actor.clinic_id)):
                 self._deny(actor, "user", user_id, change=True)
             user.disabled = bool(disabled)

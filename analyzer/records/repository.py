@@ -15,8 +15,10 @@ image store (:mod:`analyzer.records.store`) and keeps them consistent:
   every blob no other record uses.
 - **Every call names who acts** (an :class:`~analyzer.records.access.Actor`,
   first argument) and is refused (:class:`~analyzer.records.access.Forbidden`,
-  audited) when that user may not see or change the record; a signed-out
-  actor can do nothing (:class:`~analyzer.records.access.SignInRefused`).
+  audited) when that user may not see or change the record; staff are told
+  another clinic's record is missing (:class:`~analyzer.records.access.NotFound`,
+  audited), as of an id nobody has. A signed-out actor can do nothing
+  (:class:`~analyzer.records.access.SignInRefused`).
   Accounts, invites and the audit log: :mod:`analyzer.records.accounts`.
 
 Limitation: the "remove blobs of a failed upload" step is safe against other
@@ -298,13 +300,11 @@ class Records(AccountsMixin):
 
     def _row_of(self, s: DbSession, actor: Actor, model, row_id: int, *, change: bool = False):
         """A session or photo row, if ``actor`` may see (``change``: change) its patient's record."""
-        row = s.get(model, row_id)
+        what, row = model.__name__.lower(), s.get(model, row_id)
         if row is None:
-            if not actor.is_staff:
-                self._deny(actor, model.__name__.lower(), row_id, change=change)
-            raise NotFound(f"no {model.__name__.lower()} {row_id}")
+            self._deny(actor, what, row_id, change=change, hide=True)
         session = row if model is Session else row.session
-        self._patient_row(s, actor, session.patient_id, change=change)
+        self._patient_row(s, actor, session.patient_id, change=change, asked=(what, row_id))
         return row
 
     def session(self, actor: Actor, session_id: int) -> SessionRecord:
