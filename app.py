@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analyzer.dashboard.common import records
 from analyzer.images import InvalidImage
-from analyzer.records import Forbidden, MissingBlob, SettingsError, SignInRefused
+from analyzer.records import Forbidden, MissingBlob, NotFound, SettingsError, SignInRefused
 
 # Signed in: wide pages for photos and charts. The sign-in page stays light: centred, and no icon font
 # to fetch before the first page is drawn (bench/dashboard.py).
@@ -87,6 +87,9 @@ except SignInRefused as err:
     st.rerun()
 except Forbidden:
     st.error("That is not among the records you may see. The attempt was logged.")
+except NotFound:  # erased or removed by someone else since this page listed it
+    st.error("That record is no longer there: it may have been erased meanwhile. Choose again from the "
+             "list.")
 except MissingBlob as err:
     st.error(f"A stored image is missing ({err}). Restore the data folder's images/ from the last backup.")
 except InvalidImage as err:  # uploads are checked on their page: this is a stored image gone bad

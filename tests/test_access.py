@@ -183,7 +183,7 @@ def test_a_practitioner_reaches_only_their_own_clinics_patients(records, me, cli
                     lambda: records.delete_patient(stranger, ben.id)):
         with pytest.raises(NotFound, match=f"^no patient {ben.id}$"):  # as if there were none
             attempt()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         records.image(stranger, clinic["ben"][1].photos[0].sha256)
     with pytest.raises(NotFound):
         records.patient(me, mine.id)
@@ -204,13 +204,15 @@ def test_another_clinics_records_read_as_missing_so_their_ids_cannot_be_counted(
     other_clinic = records.create_clinic(SYSTEM, "Other Clinic")
     invite = records.invite(SYSTEM, role="admin", clinic_id=other_clinic)
     stranger = records.redeem_invite(invite.code, username="stranger", password="stranger password")
-    ben, visit, _ = clinic["ben"]
+    ben, visit, ben_login = clinic["ben"]
     photo, missing = visit.photos[0], 10_000
+    team_invite = records.invite(me, role="practitioner").invite.id
+    ben_invite = records.invite(me, patient_id=ben.id).invite.id
 
     def refusal(call, ident) -> tuple[type, str]:
         with pytest.raises(LookupError) as err:
             call(ident)
-        return type(err.value), str(err.value).replace(str(ident), "<id>")
+        return type(err.value), str(err.value).replace(str(ident)[:12], "<id>")  # a hash by its first 12
 
     for call, theirs, said in [
         (lambda i: records.patient(stranger, i), ben.id, "no patient <id>"),
@@ -220,16 +222,31 @@ def test_another_clinics_records_read_as_missing_so_their_ids_cannot_be_counted(
         (lambda i: records.add_photos(stranger, i, [PhotoUpload(_jpeg(5))]), visit.id, "no session <id>"),
         (lambda i: records.photo(stranger, i), photo.id, "no photo <id>"),
         (lambda i: records.analysis(stranger, i), photo.id, "no photo <id>"),
+        (lambda i: records.revoke_invite(stranger, i), team_invite, "no invite <id>"),
+        (lambda i: records.revoke_invite(stranger, i), ben_invite, "no invite <id>"),  # not whose it is
+        (lambda i: records.set_disabled(stranger, i), me.user_id, "no user <id>"),
+        (lambda i: records.set_disabled(stranger, i), ben_login.user_id, "no user <id>"),
     ]:
         assert refusal(call, theirs) == refusal(call, missing) == (NotFound, said)
+    no_image = lambda sha: records.image(stranger, sha)  # noqa: E731
+    assert refusal(no_image, photo.sha256) == refusal(no_image, "0" * 64) == (NotFound, "no image <id>")
+    assert {i.status for i in records.invites(me)} == {"pending"}
+    assert not records.users(me, patient_id=ben.id)[0].disabled
     # the stranger's admin cannot tell the two apart in their own audit log either ...
     denied = records.audit(stranger, action="denied")
-    assert len(denied) == 14 and {e.patient_id for e in denied} == {None}
+    assert len(denied) == 24 and {e.patient_id for e in denied} == {None}
     assert {e.who for e in denied} == {"stranger"}
-    # ... while Ben's clinic sees each try at Ben, not who made it
+    # ... while Ben's clinic sees each try at Ben (his record, invite and account), not who made it
     tried = records.audit(me, action="denied")
-    assert len(tried) == 7 and {e.patient_id for e in tried} == {ben.id}
+    assert len(tried) == 9 and {e.patient_id for e in tried} == {ben.id}
     assert {e.who for e in tried} == {"a user of another clinic"}
+
+
+def test_an_id_of_the_wrong_type_is_refused_and_audited(records, clinic):
+    ana_login = clinic["ana"][2]
+    with pytest.raises(Forbidden):
+        records.patient(ana_login, "not a number")
+    assert records.audit(SYSTEM, action="denied")[0].detail["id"] == "not a number"
 
 
 def test_a_practitioner_works_on_patients_but_cannot_erase_or_manage_the_team(records, me, clinic):

@@ -21,6 +21,7 @@ from analyzer import load_image
 from analyzer.color import linear_to_srgb, srgb_to_linear
 from analyzer.images import to_jpeg_bytes
 from analyzer.records import Actor, Forbidden, PhotoUpload, RecordError, Records, Settings, reanalyze
+from analyzer.records.access import NotFound
 from analyzer.records.demo import DEMO_PASSWORD, import_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -494,6 +495,16 @@ def test_a_missing_stored_image_is_explained(data):
     records.close()
     at = _app(data, "compare_page.py")
     assert any("stored image is missing" in e.value for e in at.error)
+
+
+def test_a_patient_erased_while_their_page_was_open_is_explained(data, monkeypatch):
+    def erased(self, actor, patient_id, view="front"):
+        raise NotFound(f"no patient {patient_id}")  # another admin erased them after the list was read
+
+    monkeypatch.setattr(Records, "timeline", erased)
+    at = _app(data, "progress_page.py")
+    assert not at.exception
+    assert any("no longer there" in e.value for e in at.error)
 
 
 @pytest.mark.slow

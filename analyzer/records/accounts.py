@@ -20,6 +20,7 @@ Mixed into :class:`analyzer.records.Records`; the rules are in
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -139,11 +140,18 @@ class AccountsMixin:
         else:
             verb = "change" if change else "see"
             err = Forbidden(f"{what} {str(ident)[:80]} is not among the records you may {verb}")
-        if patient_id is None and what == "patient" and isinstance(ident, int):
-            patient_id = ident
+        try:  # an id of the wrong type is refused like any other, and audited without a patient
+            patient_id = operator.index(ident if patient_id is None and what == "patient" else patient_id)
+        except TypeError:
+            patient_id = None
         err.audit = {"actor": actor, "patient_id": patient_id,
                      "detail": {"what": what, "id": str(ident)[:80], "change": change}}
         raise err
+
+    @staticmethod
+    def _in_clinic(actor: Actor, clinic_id: int | None) -> bool:
+        """Whether a team invite or account of ``clinic_id`` is within ``actor``'s clinic."""
+        return actor.is_system or clinic_id == actor.clinic_id
 
     def _record_denial(self, err: Forbidden) -> None:
         info = getattr(err, "audit", None)
@@ -425,11 +433,11 @@ class AccountsMixin:
         """Make an invite unusable (one already used stays used)."""
         with self._write(actor) as s:
             row = s.get(Invite, invite_id)
-            if row is None:
-                self._deny(actor, "invite", invite_id, change=True)
+            if row is None or (row.patient_id is None and not self._in_clinic(actor, row.clinic_id)):
+                self._deny(actor, "invite", invite_id, change=True, hide=True)
             if row.patient_id is not None:
                 self._patient_row(s, actor, row.patient_id, change=True, asked=("invite", invite_id))
-            elif not (actor.is_admin and (actor.is_system or row.clinic_id == actor.clinic_id)):
+            elif not actor.is_admin:
                 self._deny(actor, "invite", invite_id, change=True)
             if row.used_at is None and row.revoked_at is None:
                 row.revoked_at = self.clock()
@@ -512,11 +520,13 @@ class AccountsMixin:
         """
         with self._write(actor) as s:
             user = s.get(User, user_id)
-            if user is None or user.id == actor.user_id:
+            if user is None or (user.patient_id is None and not self._in_clinic(actor, user.clinic_id)):
+                self._deny(actor, "user", user_id, change=True, hide=True)
+            if user.id == actor.user_id:
                 self._deny(actor, "user", user_id, change=True)
             if user.patient_id is not None:
                 self._patient_row(s, actor, user.patient_id, change=True, asked=("user", user_id))
-            elif not (actor.is_admin and (actor.is_system or user.clinic_id == actor.clinic_id)):
+            elif not actor.is_admin:
                 self._deny(actor, "user", user_id, change=True)
             user.disabled = bool(disabled)
             if disabled:

@@ -339,7 +339,7 @@ class Records(AccountsMixin):
                        .join(Analysis, Analysis.photo_id == Photo.id).join(DerivedImage)
                        .where(DerivedImage.sha256 == sha))).all()
             if not any(access.may_see_patient(actor, pid, cid) for pid, cid in owners):
-                self._deny(actor, "image", sha[:12])
+                self._deny(actor, "image", sha[:12], hide=True)
         return load_image(self.store.get(sha))
 
     def views(self, actor: Actor, patient_id: int) -> list[str]:
