@@ -16,6 +16,7 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from analyzer.metrics import info
@@ -28,7 +29,8 @@ _RED, _GREY, _DARK, _LINE = HexColor("#c0392b"), HexColor("#b0b0b0"), HexColor("
 
 
 def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray, latest: np.ndarray | None,
-                   lines: list[str], *, version: str, today: dt.date | None = None) -> bytes:
+                   lines: list[str], *, version: str, today: dt.date | None = None,
+                   outlined: bool = False) -> bytes:
     """A one-page A4 PDF for the patient.
 
     Parameters
@@ -42,6 +44,8 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
         Plain-language summary (:func:`analyzer.dashboard.charts.plain_summary`).
     version : str
         Algorithm version of the measurements (printed in the footer).
+    outlined : bool
+        The view is measured inside an area the practitioner outlined (said under the summary).
     """
     today = today or dt.date.today()
     buf = io.BytesIO()
@@ -55,7 +59,9 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     c.setFont("Helvetica", 10)
     dates = [p.session.started_at for p in timeline.points]
     period = f"{min(dates):%d %b %Y} to {max(dates):%d %b %Y}" if dates else "no visits yet"
-    c.drawString(x0, y - 6 * mm, f"{patient.name} · visits {period} · report of {today:%d %b %Y}")
+    rest = f" · visits {period} · report of {today:%d %b %Y}"
+    c.drawString(x0, y - 6 * mm, _fitted(patient.name, width - 2 * x0 - c.stringWidth(rest, "Helvetica", 10),
+                                         "Helvetica", 10) + rest)
 
     y -= 12 * mm
     photo_w = (width - 2 * x0 - 6 * mm) / 2
@@ -78,6 +84,10 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     for line in lines:
         y -= 6 * mm
         c.drawString(x0 + 3 * mm, y, f"•  {line}")
+    if outlined:
+        y -= 6 * mm
+        c.setFont("Helvetica-Oblique", 10)
+        c.drawString(x0 + 3 * mm, y, "Measured on the treated skin your practitioner outlined.")
     y -= 10 * mm
 
     chart_w = (width - 2 * x0 - 8 * mm) / 3
@@ -98,6 +108,15 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def _fitted(text: str, width: float, font: str, size: float) -> str:
+    """``text``, shortened with an ellipsis to fit ``width`` points in ``font`` at ``size``."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _reader(image: np.ndarray, max_side: int = 900) -> ImageReader:

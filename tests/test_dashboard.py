@@ -395,6 +395,34 @@ def test_a_patient_invited_by_their_practitioner_sees_their_own_progress_only(da
     assert any("not valid" in e.value for e in again.error) and "actor" not in again.session_state
 
 
+def test_a_patient_with_close_ups_only_sees_them(data):
+    records, me = _practitioner(data)
+    p = records.create_patient(me, name="Close Up", photo_consent=True)
+    for month, name in ((1, "session1_left-cheek.jpg"), (3, "session3_left-cheek.jpg")):
+        visit = records.add_session(me, p.id, started_at=dt.datetime(2026, month, 5, 9),
+                                    photos=[PhotoUpload(_jpeg(name), "close-up: left cheek")])
+        records.analyze(me, visit.photos[0].id)
+    code = records.invite(me, patient_id=p.id).code
+    records.redeem_invite(code, username="close.up", password="a long secret 3")
+    actor = records.sign_in("close.up", "a long secret 3")
+    records.close()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["actor"] = actor
+    at.run()
+    assert not at.exception
+    assert "after your first visit" not in _texts(at)  # their progress was hidden behind "no front photo"
+    assert at.get("plotly_chart") and len(at.image) == 1
+
+
+def test_the_report_pdf_of_one_view_is_not_offered_for_another(data):
+    at = _app(data, "report_page.py")
+    at.button(key="make_pdf").click().run()
+    assert len(at.get("download_button")) == 2  # the PDF and the CSV
+    close_up = next(v for v in at.selectbox(key="report_view").options if v.startswith("Close-up"))
+    at.selectbox(key="report_view").set_value(close_up.replace("Close-up", "close-up")).run()
+    assert not at.exception and len(at.get("download_button")) == 1  # the CSV: make this view's PDF
+
+
 def test_the_demo_patient_sees_their_charts_and_photos(data):
     at = _app(data, username="demo-patient")
     assert at.title[0].value == "Your skin progress, Demo"

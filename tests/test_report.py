@@ -92,3 +92,25 @@ def test_report_is_a_one_page_pdf_with_the_patients_words(timeline):
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Ana Müller" in text and "Redness is 24% lower" in text and "algorithm 1.0" in text
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+def test_a_follow_up_not_yet_measured_is_said_to_be_on_its_way(timeline):
+    first, later = timeline.points[0], timeline.points[1]
+    pending = TimelinePoint(later.session, later.photo_id, "pending", "", {}, {}, {}, "reference")
+    assert plain_summary(Timeline(1, "front", 100, (first, pending))) == [
+        "Your latest photos are still being measured: the changes show here once they are."]
+
+
+def test_report_says_an_outlined_area_and_fits_a_long_name(timeline):
+    name = "Maria " + "Schmidt-" * 20 + "Ende"
+    patient = PatientRecord(1, name, None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((400, 300, 3), 180, np.uint8)
+    pdf = patient_report(patient, timeline, photo, photo, plain_summary(timeline), version="1.0",
+                         today=dt.date(2026, 6, 1), outlined=True)
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    text = page.extract_text()
+    assert "your practitioner outlined" in text
+    header = next(line for line in text.splitlines() if line.startswith("Maria"))
+    assert "…" in header and header.endswith("report of 01 Jun 2026") and name not in text
+    plain = patient_report(patient, timeline, photo, photo, [], version="1.0", today=dt.date(2026, 6, 1))
+    assert "outlined" not in PdfReader(io.BytesIO(plain)).pages[0].extract_text()

@@ -173,6 +173,8 @@ def plain_summary(timeline: Timeline) -> list[str]:
     follow_ups = [p for p in timeline.points if p.delta and p.photo_id != timeline.baseline_id]
     last = follow_ups[-1] if follow_ups else None
     if last is None:
+        if any(p.status == "pending" and p.photo_id != timeline.baseline_id for p in timeline.points):
+            return ["Your latest photos are still being measured: the changes show here once they are."]
         return ["There is only your first visit so far: changes show from your next photos."]
     first = next(p for p in timeline.points if p.photo_id == timeline.baseline_id)
     lines = []

@@ -11,7 +11,7 @@ import io
 import streamlit as st
 
 from analyzer.dashboard.charts import metric_chart, plain_summary
-from analyzer.dashboard.common import me, preview, records, reveal
+from analyzer.dashboard.common import me, preview, records, reveal, view_label
 from analyzer.records import export_patient
 
 r = records()
@@ -19,10 +19,13 @@ patient = r.patient(me(), me().patient_id)
 
 st.title(f"Your skin progress, {patient.name.split()[0]}")
 views = r.views(me(), patient.id)
-if "front" not in views:
+if not views:
     st.info("Your photos will appear here after your first visit.")
     st.stop()
-timeline = r.timeline(me(), patient.id, "front")
+view = views[0] if len(views) == 1 else st.selectbox(
+    "Photos of", views, index=views.index("front") if "front" in views else 0, format_func=view_label,
+    key="patient_view")
+timeline = r.timeline(me(), patient.id, view)
 for line in plain_summary(timeline):
     st.markdown(f"- {line}")
 
@@ -44,7 +47,7 @@ else:
 for key in ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness"):
     st.plotly_chart(metric_chart(timeline, key, height=300), key=f"patient_{key}", width="stretch")
 treated_only = " Measured on the treated skin your practitioner outlined." if r.measured_area(
-    me(), patient.id, "front") is not None else ""
+    me(), patient.id, view) is not None else ""
 st.caption("Red points: a change from your first visit larger than repeat photos of unchanged skin show; "
            f"grey: within that noise. ▲ treatment days.{treated_only}")
 

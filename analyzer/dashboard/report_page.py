@@ -12,6 +12,12 @@ from analyzer.records import export_patient, metrics_csv
 from analyzer.records.analysis import version
 from analyzer.report import patient_report
 
+
+def _made_of(patient_id: int, view: str, timeline) -> tuple:
+    """What a PDF was made of: the patient, the view and each visit's photo and its state."""
+    return patient_id, view, tuple((p.photo_id, p.status) for p in timeline.points)
+
+
 st.title("Report")
 patient = chosen_patient()
 if patient is None:
@@ -38,11 +44,12 @@ else:
             sha = r.analysis(me(), latest.photo_id).aligned_sha256
             aligned = r.image(me(), sha) if sha else None
         with st.spinner("Drawing the report…"):
-            pdf = patient_report(patient, timeline, first, aligned, lines, version=version())
+            pdf = patient_report(patient, timeline, first, aligned, lines, version=version(),
+                                 outlined=r.measured_area(me(), patient.id, view) is not None)
         r.log(me(), "report", patient.id, view=view)
-        st.session_state["report_pdf"] = (patient.id, pdf)
+        st.session_state["report_pdf"] = (_made_of(patient.id, view, timeline), pdf)
     made = st.session_state.get("report_pdf")
-    if made and made[0] == patient.id:
+    if made and made[0] == _made_of(patient.id, view, timeline):  # not another view's, nor before a new visit
         st.download_button("Download the PDF", made[1], file_name=f"skin-progress-{slug}.pdf",
                            mime="application/pdf", key="download_pdf", type="primary")
 
