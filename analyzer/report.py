@@ -7,8 +7,10 @@ gathers the inputs from the records; nothing here reads files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -16,7 +18,10 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from analyzer.metrics import info
@@ -25,6 +30,12 @@ from analyzer.records import PatientRecord, Timeline
 __all__ = ["CHART_KEYS", "patient_report"]
 
 CHART_KEYS = ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness")
+# A patient's name is theirs to spell: DejaVu Sans (shipped in analyzer/fonts, embedded as a subset)
+# has Latin with every accent, Greek and Cyrillic; Chinese, Japanese and Korean characters use the
+# PDF standard CJK fonts, which the reader's viewer supplies (not embedded). Helvetica, the rest of the
+# page's font, has Latin-1 only: "Łukasiewicz" printed with a black box.
+_NAME_FONT = "DejaVuSans"
+_CJK = {"ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium", "zh": "STSong-Light"}
 _RED, _GREY, _DARK, _LINE = HexColor("#c0392b"), HexColor("#b0b0b0"), HexColor("#2c3e50"), HexColor("#95a5a6")
 
 
@@ -60,8 +71,10 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     dates = [p.session.started_at for p in timeline.points]
     period = f"{min(dates):%d %b %Y} to {max(dates):%d %b %Y}" if dates else "no visits yet"
     rest = f" · visits {period} · report of {today:%d %b %Y}"
-    c.drawString(x0, y - 6 * mm, _fitted(patient.name, width - 2 * x0 - c.stringWidth(rest, "Helvetica", 10),
-                                         "Helvetica", 10) + rest)
+    name = _fitted(patient.name, width - 2 * x0 - stringWidth(rest, "Helvetica", 10), 10)
+    end = _draw_name(c, x0, y - 6 * mm, name, 10)
+    c.setFont("Helvetica", 10)
+    c.drawString(end, y - 6 * mm, rest)
 
     y -= 12 * mm
     photo_w = (width - 2 * x0 - 6 * mm) / 2
@@ -110,11 +123,51 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     return buf.getvalue()
 
 
-def _fitted(text: str, width: float, font: str, size: float) -> str:
-    """``text``, shortened with an ellipsis to fit ``width`` points in ``font`` at ``size``."""
-    if stringWidth(text, font, size) <= width:
+@functools.cache
+def _name_glyphs() -> frozenset[int]:
+    """Register the name fonts (once); the code points DejaVu Sans has."""
+    font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
+    pdfmetrics.registerFont(font)
+    for cid in _CJK.values():
+        pdfmetrics.registerFont(UnicodeCIDFont(cid))
+    return frozenset(font.face.charToGlyph)
+
+
+def _runs(text: str) -> list[tuple[str, str]]:
+    """``text`` as (font, run) pairs: DejaVu Sans where it has the glyph, else the CJK font of its script
+    (Japanese if the text has kana, Korean if Hangul, else Chinese: kanji and hanzi share code points)."""
+    glyphs = _name_glyphs()
+    codes = [ord(ch) for ch in text]
+    hangul = any(0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F for o in codes)
+    cjk = _CJK["ja"] if any(0x3040 <= o <= 0x30FF for o in codes) else _CJK["ko"] if hangul else _CJK["zh"]
+    runs: list[list[str]] = []
+    for ch in text:
+        font = _NAME_FONT if ord(ch) in glyphs or ch.isspace() else cjk
+        if runs and runs[-1][0] == font:
+            runs[-1][1] += ch
+        else:
+            runs.append([font, ch])
+    return [(font, run) for font, run in runs]
+
+
+def _name_width(text: str, size: float) -> float:
+    return sum(stringWidth(run, font, size) for font, run in _runs(text))
+
+
+def _draw_name(c: Canvas, x: float, y: float, text: str, size: float) -> float:
+    """Draw ``text`` at (x, y) in the name fonts; returns where it ends (points)."""
+    for font, run in _runs(text):
+        c.setFont(font, size)
+        c.drawString(x, y, run)
+        x += stringWidth(run, font, size)
+    return x
+
+
+def _fitted(text: str, width: float, size: float) -> str:
+    """``text``, shortened with an ellipsis to fit ``width`` points in the name fonts at ``size``."""
+    if _name_width(text, size) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
+    while text and _name_width(text + "…", size) > width:
         text = text[:-1]
     return text.rstrip() + "…"
 

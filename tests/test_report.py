@@ -110,7 +110,27 @@ def test_report_says_an_outlined_area_and_fits_a_long_name(timeline):
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     text = page.extract_text()
     assert "your practitioner outlined" in text
-    header = next(line for line in text.splitlines() if line.startswith("Maria"))
-    assert "…" in header and header.endswith("report of 01 Jun 2026") and name not in text
+    assert "Maria Schmidt-Schmidt" in text and "…" in text and name not in text
+    assert "report of 01 Jun 2026" in text
     plain = patient_report(patient, timeline, photo, photo, [], version="1.0", today=dt.date(2026, 6, 1))
     assert "outlined" not in PdfReader(io.BytesIO(plain)).pages[0].extract_text()
+
+
+@pytest.mark.parametrize("name", ["Zoë Łukasiewicz-Øberg", "Ivan Петров", "Ελένη Παππά", "王小明",
+                                  "山田 はなこ", "김민준", "Ana Müller 王"])
+def test_report_prints_the_patients_name_as_they_spell_it(timeline, name):
+    patient = PatientRecord(1, name, None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((400, 300, 3), 180, np.uint8)
+    pdf = patient_report(patient, timeline, photo, None, [], version="1.0", today=dt.date(2026, 6, 1))
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert name.replace(" ", "") in text.replace(" ", "").replace("\n", "") and "■" not in text
+
+
+def test_the_header_after_a_cjk_name_is_back_in_the_pages_font(timeline):
+    patient = PatientRecord(1, "王小明", None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((400, 300, 3), 180, np.uint8)
+    pdf = patient_report(patient, timeline, photo, None, [], version="1.0", today=dt.date(2026, 6, 1))
+    fonts = []
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(
+        visitor_text=lambda text, cm, tm, font, size: fonts.append((text, (font or {}).get("/BaseFont"))))
+    assert next(f for text, f in fonts if "report of" in text) == "/Helvetica"
