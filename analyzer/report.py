@@ -36,6 +36,8 @@ CHART_KEYS = ("redness.erythema_index", "pigmentation.spot_count", "texture.roug
 # page's font, has Latin-1 only: "Łukasiewicz" printed with a black box.
 _NAME_FONT = "DejaVuSans"
 _CJK = {"ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium", "zh": "STSong-Light"}
+_CHART_H = 42 * mm
+_FOOTER_TOP = 25 * mm  # from the page's foot: three lines of 8 pt from 18 mm up, and a gap
 _RED, _GREY, _DARK, _LINE = HexColor("#c0392b"), HexColor("#b0b0b0"), HexColor("#2c3e50"), HexColor("#95a5a6")
 
 
@@ -81,14 +83,18 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     shown = [(first, "First visit")]
     if latest is not None:
         shown.append((latest, "Latest visit (aligned to the first)"))
+    # what goes below the photos: their captions, the summary and its note, the charts, the footer
+    below = 12 * mm + 6 * mm * (len(lines) + outlined) + 10 * mm + _CHART_H + 10 * mm + _FOOTER_TOP
+    room = y - below  # a tall photo (a 9:16 phone portrait) is narrowed to it, not drawn over the charts
     photo_h = 0.0
     for i, (image, caption) in enumerate(shown):
         ratio = image.shape[0] / image.shape[1]
-        photo_h = max(photo_h, photo_w * ratio)
+        h = min(photo_w * ratio, room)
+        photo_h = max(photo_h, h)
         left = x0 + i * (photo_w + 6 * mm)
-        c.drawImage(_reader(image), left, y - photo_w * ratio, photo_w, photo_w * ratio)
+        c.drawImage(_reader(image), left, y - h, h / ratio, h)
         c.setFont("Helvetica", 9)
-        c.drawString(x0 + i * (photo_w + 6 * mm), y - photo_w * ratio - 4 * mm, caption)
+        c.drawString(left, y - h - 4 * mm, caption)
     y -= photo_h + 12 * mm
 
     c.setFont("Helvetica-Bold", 12)
@@ -104,7 +110,7 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     y -= 10 * mm
 
     chart_w = (width - 2 * x0 - 8 * mm) / 3
-    chart_h = 42 * mm
+    chart_h = _CHART_H
     for i, key in enumerate(CHART_KEYS):
         _chart(c, timeline, key, x0 + i * (chart_w + 4 * mm), y - chart_h, chart_w, chart_h)
     y -= chart_h + 10 * mm

@@ -134,3 +134,31 @@ def test_the_header_after_a_cjk_name_is_back_in_the_pages_font(timeline):
     PdfReader(io.BytesIO(pdf)).pages[0].extract_text(
         visitor_text=lambda text, cm, tm, font, size: fonts.append((text, (font or {}).get("/BaseFont"))))
     assert next(f for text, f in fonts if "report of" in text) == "/Helvetica"
+
+
+@pytest.mark.parametrize("ratio", [1.0, 16 / 9, 3.0])  # a phone portrait, and a strip of a photo
+def test_a_tall_photo_is_narrowed_to_leave_the_charts_and_the_footer_clear(timeline, ratio):
+    patient = PatientRecord(1, "Ana Müller", None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((round(300 * ratio), 300, 3), 180, np.uint8)
+    pdf = patient_report(patient, timeline, photo, photo, plain_summary(timeline) + ["One more line."],
+                         version="1.0", today=dt.date(2026, 6, 1), outlined=True)
+    images, texts, matrix = [], {}, [None]
+
+    def operand(op, args, cm, tm):
+        if op == b"cm":
+            matrix[0] = [float(a) for a in args]
+        elif op == b"Do":
+            images.append(matrix[0])  # (w, 0, 0, h, x, y): drawn in a box at (x, y) of w x h points
+
+    def text(t, cm, tm, font, size):
+        if t.strip():
+            texts.setdefault(t.strip(), tm[5])
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_operand_before=operand, visitor_text=text)
+    assert len(images) == 2
+    lowest = min(m[5] for m in images)
+    assert all(m[3] / m[0] == pytest.approx(ratio, rel=0.01) for m in images)  # not stretched
+    heading = next(y for t, y in texts.items() if t.startswith("What changed"))
+    chart = next(y for t, y in texts.items() if t.startswith("Erythema index"))
+    footer = next(y for t, y in texts.items() if t.startswith("Red points"))
+    assert heading < lowest and chart - 42 * 72 / 25.4 > footer + 8
