@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import io
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
         h = min(photo_w * ratio, room)
         photo_h = max(photo_h, h)
         left = x0 + i * (photo_w + 6 * mm)
-        c.drawImage(_reader(image), left, y - h, h / ratio, h)
+        c.drawImage(_reader(image), left + (photo_w - h / ratio) / 2, y - h, h / ratio, h)  # centred
         c.setFont("Helvetica", 9)
         c.drawString(left, y - h - 4 * mm, caption)
     y -= photo_h + 12 * mm
@@ -129,14 +130,26 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     return buf.getvalue()
 
 
+_FONTS_LOCK = threading.Lock()  # Streamlit draws reports on several threads; register the fonts once
+
+
 @functools.cache
 def _name_glyphs() -> frozenset[int]:
     """Register the name fonts (once); the code points DejaVu Sans has."""
-    font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
-    pdfmetrics.registerFont(font)
-    for cid in _CJK.values():
-        pdfmetrics.registerFont(UnicodeCIDFont(cid))
-    return frozenset(font.face.charToGlyph)
+    with _FONTS_LOCK:
+        font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
+        pdfmetrics.registerFont(font)
+        for cid in _CJK.values():
+            pdfmetrics.registerFont(UnicodeCIDFont(cid))
+        return frozenset(font.face.charToGlyph)
+
+
+def _is_cjk(code: int) -> bool:
+    """Han, kana, Hangul and their punctuation and compatibility forms: what the CID fonts draw."""
+    return any(lo <= code <= hi for lo, hi in ((0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x318F),
+                                               (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                                               (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF),
+                                               (0x20000, 0x2FA1F)))
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
@@ -148,7 +161,8 @@ def _runs(text: str) -> list[tuple[str, str]]:
     cjk = _CJK["ja"] if any(0x3040 <= o <= 0x30FF for o in codes) else _CJK["ko"] if hangul else _CJK["zh"]
     runs: list[list[str]] = []
     for ch in text:
-        font = _NAME_FONT if ord(ch) in glyphs or ch.isspace() else cjk
+        # a script neither has (Thai, Devanagari) shows DejaVu's missing-glyph box: visibly not printed
+        font = cjk if ord(ch) not in glyphs and _is_cjk(ord(ch)) else _NAME_FONT
         if runs and runs[-1][0] == font:
             runs[-1][1] += ch
         else:

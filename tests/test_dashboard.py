@@ -418,6 +418,17 @@ def test_the_report_pdf_of_one_view_is_not_offered_for_another(data):
     at = _app(data, "report_page.py")
     at.button(key="make_pdf").click().run()
     assert len(at.get("download_button")) == 2  # the PDF and the CSV
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    records.set_measured_area(me, demo.id, "front", [(640, 1020), (1000, 1020), (1000, 1400), (640, 1400)])
+    for visit in records.sessions(me, demo.id):  # every visit measured again: only the area differs
+        if visit.photo("front") is not None:
+            assert records.analyze(me, visit.photo("front").id).status == "measured"
+    records.close()
+    at.run()
+    assert len(at.get("download_button")) == 1  # outlined since: that PDF measured the whole skin
+    at.button(key="make_pdf").click().run()
+    assert len(at.get("download_button")) == 2
     close_up = next(v for v in at.selectbox(key="report_view").options if v.startswith("Close-up"))
     at.selectbox(key="report_view").set_value(close_up.replace("Close-up", "close-up")).run()
     assert not at.exception and len(at.get("download_button")) == 1  # the CSV: make this view's PDF

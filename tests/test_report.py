@@ -162,3 +162,17 @@ def test_a_tall_photo_is_narrowed_to_leave_the_charts_and_the_footer_clear(timel
     chart = next(y for t, y in texts.items() if t.startswith("Erythema index"))
     footer = next(y for t, y in texts.items() if t.startswith("Red points"))
     assert heading < lowest and chart - 42 * 72 / 25.4 > footer + 8
+
+
+def test_a_follow_up_that_could_not_be_compared_is_not_called_the_first_visit(timeline):
+    first, later = timeline.points[0], timeline.points[1]
+    refused = TimelinePoint(later.session, later.photo_id, "refused", "another area", {}, {}, {}, "reference")
+    assert plain_summary(Timeline(1, "front", 100, (first, refused))) == [
+        "Your latest photos could not be compared with your first: ask your practitioner."]
+
+
+def test_a_script_neither_font_has_is_not_sent_to_the_cjk_fonts():
+    from analyzer.report import _runs
+    assert {font for font, _ in _runs("สมชาย Ana")} == {"DejaVuSans"}
+    assert _runs("Ana 王") == [("DejaVuSans", "Ana "), ("STSong-Light", "王")]
+    assert _runs("김 王") == [("HYSMyeongJo-Medium", "김"), ("DejaVuSans", " "), ("HYSMyeongJo-Medium", "王")]

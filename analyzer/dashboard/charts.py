@@ -173,8 +173,11 @@ def plain_summary(timeline: Timeline) -> list[str]:
     follow_ups = [p for p in timeline.points if p.delta and p.photo_id != timeline.baseline_id]
     last = follow_ups[-1] if follow_ups else None
     if last is None:
-        if any(p.status == "pending" and p.photo_id != timeline.baseline_id for p in timeline.points):
+        later = [p.status for p in timeline.points if p.photo_id not in (None, timeline.baseline_id)]
+        if "pending" in later:
             return ["Your latest photos are still being measured: the changes show here once they are."]
+        if later:  # refused (another area of skin) or no skin found
+            return ["Your latest photos could not be compared with your first: ask your practitioner."]
         return ["There is only your first visit so far: changes show from your next photos."]
     first = next(p for p in timeline.points if p.photo_id == timeline.baseline_id)
     lines = []

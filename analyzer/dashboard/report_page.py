@@ -13,9 +13,11 @@ from analyzer.records.analysis import version
 from analyzer.report import patient_report
 
 
-def _made_of(patient_id: int, view: str, timeline) -> tuple:
-    """What a PDF was made of: the patient, the view and each visit's photo and its state."""
-    return patient_id, view, tuple((p.photo_id, p.status) for p in timeline.points)
+def _made_of(patient_id: int, view: str, timeline, outline) -> tuple:
+    """What a PDF was made of: the patient, the view, its outline, the algorithm, each visit's photo
+    and its state (a new visit, outline or release makes the PDF stale)."""
+    area = None if outline is None else tuple(map(tuple, outline))
+    return patient_id, view, area, version(), tuple((p.photo_id, p.status) for p in timeline.points)
 
 
 st.title("Report")
@@ -32,6 +34,7 @@ if not views:
 else:
     view = st.selectbox("Photos and charts of", views, format_func=view_label, key="report_view")
     timeline = r.timeline(me(), patient.id, view)
+    outline = r.measured_area(me(), patient.id, view)
     lines = plain_summary(timeline)
     for line in lines:
         st.markdown(f"- {line}")
@@ -45,11 +48,11 @@ else:
             aligned = r.image(me(), sha) if sha else None
         with st.spinner("Drawing the report…"):
             pdf = patient_report(patient, timeline, first, aligned, lines, version=version(),
-                                 outlined=r.measured_area(me(), patient.id, view) is not None)
+                                 outlined=outline is not None)
         r.log(me(), "report", patient.id, view=view)
-        st.session_state["report_pdf"] = (_made_of(patient.id, view, timeline), pdf)
+        st.session_state["report_pdf"] = (_made_of(patient.id, view, timeline, outline), pdf)
     made = st.session_state.get("report_pdf")
-    if made and made[0] == _made_of(patient.id, view, timeline):  # not another view's, nor before a new visit
+    if made and made[0] == _made_of(patient.id, view, timeline, outline):  # this view, as it is now
         st.download_button("Download the PDF", made[1], file_name=f"skin-progress-{slug}.pdf",
                            mime="application/pdf", key="download_pdf", type="primary")
 
