@@ -133,10 +133,10 @@ class AccountsMixin:
         else gets :class:`Forbidden`, which never says whether a record exists. ``patient_id``: whose
         record was asked for, when ``what`` is not the patient (a session, a photo), for the audit.
         """
-        if hide and actor.is_system:
-            raise NotFound(f"no {what} {str(ident)[:80]}")  # the server's own tasks see everything there is
         if hide and actor.is_staff:
             err = NotFound(f"no {what} {str(ident)[:80]}")
+            if actor.is_system:
+                raise err  # the server's own tasks see everything there is: nothing to audit
         else:
             verb = "change" if change else "see"
             err = Forbidden(f"{what} {str(ident)[:80]} is not among the records you may {verb}")
