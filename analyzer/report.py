@@ -131,25 +131,29 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
 
 
 _FONTS_LOCK = threading.Lock()  # Streamlit draws reports on several threads; register the fonts once
+_KANA = ((0x3040, 0x30FF),)
+_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
+_HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))  # + punctuation, bopomofo
+
+
+def _name_glyphs() -> frozenset[int]:
+    """The code points DejaVu Sans has; the name fonts are registered on the first call."""
+    with _FONTS_LOCK:
+        return _register_name_fonts()
 
 
 @functools.cache
-def _name_glyphs() -> frozenset[int]:
-    """Register the name fonts (once); the code points DejaVu Sans has."""
-    with _FONTS_LOCK:
-        font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
-        pdfmetrics.registerFont(font)
-        for cid in _CJK.values():
-            pdfmetrics.registerFont(UnicodeCIDFont(cid))
-        return frozenset(font.face.charToGlyph)
+def _register_name_fonts() -> frozenset[int]:
+    font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
+    pdfmetrics.registerFont(font)
+    for cid in _CJK.values():
+        pdfmetrics.registerFont(UnicodeCIDFont(cid))
+    return frozenset(font.face.charToGlyph)
 
 
-def _is_cjk(code: int) -> bool:
-    """Han, kana, Hangul and their punctuation and compatibility forms: what the CID fonts draw."""
-    return any(lo <= code <= hi for lo, hi in ((0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x318F),
-                                               (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-                                               (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF),
-                                               (0x20000, 0x2FA1F)))
+def _within(code: int, ranges) -> bool:
+    return any(lo <= code <= hi for lo, hi in ranges)
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
@@ -157,12 +161,12 @@ def _runs(text: str) -> list[tuple[str, str]]:
     (Japanese if the text has kana, Korean if Hangul, else Chinese: kanji and hanzi share code points)."""
     glyphs = _name_glyphs()
     codes = [ord(ch) for ch in text]
-    hangul = any(0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F for o in codes)
-    cjk = _CJK["ja"] if any(0x3040 <= o <= 0x30FF for o in codes) else _CJK["ko"] if hangul else _CJK["zh"]
+    kana, hangul = (any(_within(o, ranges) for o in codes) for ranges in (_KANA, _HANGUL))
+    cjk = _CJK["ja"] if kana else _CJK["ko"] if hangul else _CJK["zh"]
     runs: list[list[str]] = []
     for ch in text:
         # a script neither has (Thai, Devanagari) shows DejaVu's missing-glyph box: visibly not printed
-        font = cjk if ord(ch) not in glyphs and _is_cjk(ord(ch)) else _NAME_FONT
+        font = cjk if ord(ch) not in glyphs and _within(ord(ch), _KANA + _HANGUL + _HAN) else _NAME_FONT
         if runs and runs[-1][0] == font:
             runs[-1][1] += ch
         else:
