@@ -264,6 +264,29 @@ def test_compare_page_shows_the_aligned_pair_and_measured_change(data):
     assert float(redness["Change"]) > 3 and redness["Beyond noise"]
 
 
+def test_two_later_visits_are_compared_as_the_progress_chart_shows_them(data):
+    """Session 2 against session 4 (whose photo shows less of the turned face): each visit is the
+    baseline's reading plus its change from it, so what neither changed is not a change between them."""
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    by_day = {s.started_at.date(): s.id for s in records.sessions(me, demo.id)}
+    shown = {p.session.id: p.values for p in records.timeline(me, demo.id).points}
+    records.close()
+    second, fourth = by_day[dt.date(2026, 3, 30)], by_day[dt.date(2026, 5, 25)]
+    at = _app(data, "compare_page.py")
+    at.selectbox(key="before_front").set_value(second).run()
+    at.selectbox(key="after_front").set_value(fourth).run()
+    assert not at.exception
+    changes = _table(at, "Measure").set_index("Measure")
+    ita = changes.loc["ITA"]
+    assert (float(ita["Before"]), float(ita["After"])) == (round(shown[second]["pigmentation.ita_deg"], 1),
+                                                         round(shown[fourth]["pigmentation.ita_deg"], 1))
+    # each photo's own reading over the skin it shares with the baseline differs by 6 degrees
+    assert abs(float(ita["Change"])) < 0.5 and not ita["Beyond noise"]
+    assert changes.loc["Brown spots", "Change"] in ("0", "+0")
+    assert any("baseline's reading plus each visit's change" in c.value for c in at.caption)
+
+
 def test_a_drawn_area_is_named_on_every_page_and_the_whole_skin_comes_back(data):
     at = _app(data, "compare_page.py")
     assert at.expander[0].label == "Measured area: the whole skin"

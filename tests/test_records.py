@@ -29,6 +29,9 @@ from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session as DbSession
 
 from analyzer import load_image
+from analyzer.dashboard.charts import change_rows
+from analyzer.metrics import info
+from analyzer.metrics.repeatability import minimal_detectable_change
 from analyzer.quality import assess
 from analyzer.records import (
     Actor,
@@ -488,10 +491,38 @@ def test_timeline_shows_each_visit_with_metrics_and_change(me, records, demo_fro
     assert gap.session.needle_depth_mm == 1.5
     key = "redness.erythema_index"
     assert base.values[key] > 0 and base.delta == {}
-    before = records.analysis(me, last.photo_id).result["before"]
-    assert last.delta[key] == pytest.approx(last.values[key] - before[key])
+    own = records.analysis(me, last.photo_id)  # both photos over the skin both show
+    assert last.delta[key] == pytest.approx(own.values[key] - own.result["before"][key])
+    assert last.values[key] == pytest.approx(base.values[key] + last.delta[key])
     assert set(last.significant) == set(last.delta)
     assert records.pending_analyses(SYSTEM) == []
+
+
+def test_the_timeline_shows_a_visit_framed_closer_at_the_baselines_reading_plus_its_change(me, records,
+                                                                                          demo_front):
+    """A later photo that shows less of the face is no change on the chart (its own reading: less skin)."""
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    image = np.asarray(Image.open(io.BytesIO(demo_front["session3_front"])))
+    closer = _jpeg(image[image.shape[0] * 2 // 5:])  # framed from the eyes down: no forehead
+    records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=28), photos=[PhotoUpload(closer)])
+    records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=56),
+                        photos=[PhotoUpload(demo_front["session5_front"])])
+    assert reanalyze(records, workers=2, progress=False).failures == []
+    t = records.timeline(me, p.id)
+    base, framed, last = t.points
+    assert [pt.status for pt in t.points] == ["measured"] * 3
+    for pt in (framed, last):
+        assert pt.values == pytest.approx({k: base.values[k] + d for k, d in pt.delta.items()
+                                           if d is not None})  # None: not measurable at this scale
+    # the closer photo's own reading is of its lower face only: on the chart it would have jumped
+    own = records.analysis(me, framed.photo_id).values
+    jumps = {k for k in framed.values
+             if abs(own[k] - framed.values[k]) > minimal_detectable_change(k, framed.light or "camera")}
+    assert {"redness.erythema_index", "pigmentation.ita_deg"} <= jumps, jumps
+    key = "redness.erythema_index"
+    step = change_rows(t, key)[2]["vs previous"]  # as the Progress table rounds it
+    assert step == round(last.delta[key] - framed.delta[key], info(key).decimals)
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]]:

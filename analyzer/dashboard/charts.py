@@ -36,8 +36,9 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
     """One row per measured visit: value, change vs baseline and vs the previous visit, each flagged.
 
     Change vs the baseline is the analysis's own (measured over the same skin);
-    change vs the previous visit is the difference of the two values, judged
-    against the metric's minimal detectable change.
+    change vs the previous visit is the difference of the two values (on the
+    timeline's scale, so the difference of the two visits' changes from the
+    baseline), judged against the metric's minimal detectable change.
     """
     meta = info(key)
     rows, previous = [], None

@@ -114,12 +114,16 @@ if a_after is not None and a_after.status == "measured":
     for note in a_after.result.get("notes", []):
         st.warning(note)
     from_baseline = before.id == baseline.id
-    values_before = a_after.result["before"] if from_baseline else (a_before.values if a_before else {})
+    if from_baseline:  # both photos over the skin both show
+        values_before, values_after = a_after.result["before"], a_after.values
+    else:  # as the progress chart shows them: each the baseline's reading plus its change from it
+        shown = {p.photo_id: p.values for p in r.timeline(me(), patient.id, view).points}
+        values_before, values_after = shown.get(before.id, {}), shown.get(after.id, {})
     light = a_after.result.get("light", "camera")
     drawn_mm2 = a_after.result["before_context"]["area_mm2"] if a_after.result.get("drawn") else None
     rows = []
     for m in METRICS:
-        after_value, before_value = a_after.values.get(m.key), values_before.get(m.key)
+        after_value, before_value = values_after.get(m.key), values_before.get(m.key)
         change = None if after_value is None or before_value is None else after_value - before_value
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
@@ -130,5 +134,8 @@ if a_after is not None and a_after.status == "measured":
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
                      "Beyond noise": beyond})
     st.dataframe(rows, hide_index=True, width="stretch", key="compare_changes")
-    st.caption(f"{area_caption(outline)} *Beyond noise*: larger than repeat photos of unchanged skin differ "
-               "(minimal detectable change, docs/metrics.md).")
+    scale = "" if from_baseline else ("*Before* and *After*: the baseline's reading plus each visit's "
+                                      "change from it, as on *Progress* (each visit is compared with the "
+                                      "baseline). ")
+    st.caption(f"{area_caption(outline)} {scale}*Beyond noise*: larger than repeat photos of unchanged skin "
+               "differ (minimal detectable change, docs/metrics.md).")

@@ -585,6 +585,8 @@ class Records(AccountsMixin):
                 contexts = [a.result.get("context") or a.result.get("before_context") or {} for a in measured]
                 # the least skin any comparison had (a later photo may show less of it): the safer noise
                 drawn_mm2 = min((c["area_mm2"] for c in contexts if c.get("area_mm2")), default=None)
+        first = analyses.get(baseline_id)
+        base = first.values if first is not None else {}
         points = []
         for record, photo in zip(records, photos, strict=True):
             a = None if photo is None else analyses.get(photo.id)
@@ -593,7 +595,8 @@ class Records(AccountsMixin):
             elif a is None:
                 points.append(TimelinePoint(record, photo.id, "pending", "", {}, {}, {}))
             else:
-                points.append(TimelinePoint(record, photo.id, a.status, a.message, a.values, a.delta,
+                values = a.values if photo.id == baseline_id else _on_baseline_scale(base, a.delta)
+                points.append(TimelinePoint(record, photo.id, a.status, a.message, values, a.delta,
                                             a.significant, a.light))
         return Timeline(patient_id, view, baseline_id, tuple(points), drawn_mm2)
 
@@ -776,6 +779,19 @@ def _first_of_view(s: DbSession, patient_id: int, view: str) -> Photo | None:
     return s.scalars(select(Photo).join(Session)
                      .where(Session.patient_id == patient_id, Photo.view == view)
                      .order_by(Session.started_at, Session.id).limit(1)).first()
+
+
+def _on_baseline_scale(base: dict, delta: dict) -> dict:
+    """A later visit's metrics as its timeline shows them: the baseline's reading plus the change.
+
+    Each comparison measures both photos over the skin both show, which differs from visit to
+    visit (a head turned further, a lock of hair); the later photo's own reading over that skin
+    would make the line between two visits jump by what the skin left out holds (4 brown spots,
+    6 ITA degrees on the demo patient) although neither changed against the baseline. The
+    baseline's reading plus the change keeps every step between visits a difference of two
+    measured changes. Keys either side lacks (``None``: not measurable) are left out.
+    """
+    return {k: base[k] + d for k, d in delta.items() if d is not None and base.get(k) is not None}
 
 
 def _patient(p: Patient) -> PatientRecord:

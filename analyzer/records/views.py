@@ -112,7 +112,11 @@ class AnalysisRecord:
 class TimelinePoint:
     """One session on a patient's timeline for one view.
 
-    ``values``: the session's metrics; ``delta``: change vs the baseline,
+    ``values``: the session's metrics on the timeline's scale -- the baseline's
+    own, and for a later visit the baseline's plus ``delta`` (so a step between
+    two visits is a difference of measured changes, never of two readings over
+    different skin; the later photo's own reading over the skin both photos
+    show is in its :class:`AnalysisRecord`); ``delta``: change vs the baseline,
     measured over the same skin; ``significant``: which deltas exceed the
     minimal detectable change. Empty when the session has no photo of this
     view or it is not analysed (yet) -- ``status`` says which.
