@@ -8,7 +8,10 @@ Checked on every upload, before anything is stored or measured:
   Judged against the baseline when there is one (the same camera and skin should
   be as sharp), otherwise against an absolute limit;
 * **exposure**: share of clipped highlights and of crushed shadows, and the
-  median brightness;
+  median brightness; against the baseline, how much less light the face (or,
+  without one, the photo) got: more than a stop less is said, since a darker
+  photo's fewer code values read as rougher skin (demo front view, at 1.5 stops
+  less: roughness +1.2 minimal detectable changes);
 * **colour cast**: the colour of the brightest unclipped pixels -- specular
   highlights and white surfaces reflect the light source's colour;
 * **face**: found or not -- by the face-landmark model (:mod:`analyzer.landmarks`)
@@ -30,6 +33,7 @@ from skimage.feature import Cascade
 from skimage.measure import blur_effect
 
 from analyzer import landmarks
+from analyzer.color import srgb_to_linear
 from analyzer.images import check_rgb8
 
 __all__ = ["Face", "QualityIssue", "QualityReport", "assess", "detect_face"]
@@ -40,6 +44,7 @@ _MAX_BLUR_INCREASE = 0.03  # vs baseline (demo sessions differ by <= 0.012; a 2.
 _MAX_CLIPPED = 0.05  # share of pixels at pure white
 _MAX_CRUSHED = 0.20  # share of pixels at black
 _DARK_MEDIAN, _BRIGHT_MEDIAN = 50, 235  # median luminance, 0..255
+_MAX_DARKER_STOPS = 1.0  # less light than the baseline's, in stops (texture moves < 0.6 MDC at 1 stop)
 _MAX_CAST = 14.0  # chroma (CIELAB a*, b*) of the highlights' colour
 _MAX_CAST_CHANGE = 8.0  # vs baseline
 _MAX_TURN_DEG = 5.0  # yaw or pitch vs baseline; the mesh's pose repeats within ~0.5 degrees
@@ -88,6 +93,7 @@ class QualityReport:
     highlight_cast: tuple[float, float]  # CIELAB a*, b* of the highlights
     face: Face | None
     shape: tuple[int, int] = (0, 0)  # (height, width) of the assessed photo, px
+    face_luminance: float | None = None  # median luminance inside the face's box, 0..255; None: no face
 
     @property
     def ok(self) -> bool:
@@ -101,6 +107,7 @@ class QualityReport:
             "clipped_share": round(self.clipped_share, 4),
             "crushed_share": round(self.crushed_share, 4),
             "median_luminance": round(self.median_luminance, 1),
+            "face_luminance": None if self.face_luminance is None else round(self.face_luminance, 1),
             "highlight_cast": [round(v, 2) for v in self.highlight_cast],
             "height": int(self.shape[0]),
             "width": int(self.shape[1]),
@@ -120,7 +127,7 @@ class QualityReport:
             blur=d["blur"], clipped_share=d["clipped_share"], crushed_share=d["crushed_share"],
             median_luminance=d["median_luminance"], highlight_cast=tuple(d["highlight_cast"]),
             face=None if face is None else Face(**face),
-            shape=(d.get("height", 0), d.get("width", 0)),
+            shape=(d.get("height", 0), d.get("width", 0)), face_luminance=d.get("face_luminance"),
         )
 
 
@@ -177,6 +184,7 @@ def _measure(img: np.ndarray) -> dict:
     check_rgb8(img)
     small, scale = _small(img)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    face = _face(img, small, scale)
     return {
         "shape": tuple(int(v) for v in img.shape[:2]),
         "blur": float(blur_effect(gray)),
@@ -184,8 +192,29 @@ def _measure(img: np.ndarray) -> dict:
         "crushed_share": float((small.max(axis=2) <= 5).mean()),
         "median_luminance": float(np.median(gray)),
         "highlight_cast": _highlight_cast(small),
-        "face": _face(img, small, scale),
+        "face": face,
+        "face_luminance": _face_luminance(gray, face, scale),
     }
+
+
+def _face_luminance(gray: np.ndarray, face: Face | None, scale: float) -> float | None:
+    """Median of `gray` (0..255, the photo at `scale`) inside the face's box, or None without a face."""
+    if face is None:
+        return None
+    x0, y0 = max(int(face.x * scale), 0), max(int(face.y * scale), 0)
+    inside = gray[y0:int((face.y + face.height) * scale) + 1, x0:int((face.x + face.width) * scale) + 1]
+    return float(np.median(inside)) if inside.size else None
+
+
+def _stops_darker(m: dict, base: dict) -> float:
+    """How much less light than the baseline's `m` got, in stops (negative: more), from the medians.
+
+    The face's when both photos have one (a new backdrop does not count), else the whole photo's;
+    8-bit sRGB medians are taken back to linear light first.
+    """
+    key = "face_luminance" if m.get("face_luminance") and base.get("face_luminance") else "median_luminance"
+    now, then = (float(srgb_to_linear(np.float64(max(v[key], 1.0) / 255))) for v in (m, base))
+    return float(np.log2(then / now))
 
 
 def _face(img: np.ndarray, small: np.ndarray, scale: float) -> Face | None:
@@ -278,6 +307,11 @@ def _pose_issues(m: dict, base: dict | None):
 
 
 def _relative_issues(m: dict, base: dict):
+    darker = _stops_darker(m, base)
+    if darker > _MAX_DARKER_STOPS and m["median_luminance"] >= _DARK_MEDIAN:
+        yield QualityIssue("dark", f"The photo is {darker:.1f} stops darker than the baseline (the skin got "
+                           f"{2 ** -darker:.0%} of the light): use the baseline's lamp and distance, or "
+                           "raise the exposure on the phone, so fine texture is not lost in the dark.")
     if m["blur"] > base["blur"] + _MAX_BLUR_INCREASE and m["blur"] <= _MAX_BLUR:
         yield QualityIssue("blurred", "The photo is softer than the baseline: hold the phone steadier "
                            "and tap the skin to focus before taking it.")
