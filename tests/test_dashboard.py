@@ -111,9 +111,14 @@ def test_a_patient_is_added_and_bad_details_are_explained(data):
     assert "Zoë Second" in list(at.table[0].value["Name"])
     assert at.sidebar.selectbox(key="patient_id").value != 1  # the new patient is now the chosen one
     at.toggle(key="show_add").set_value(True).run()
+    assert at.text_input[1].value == "" and not at.checkbox[0].value  # a blank form for the next one
     at.text_input[1].set_value("   ")
+    at.text_area[0].set_value("keloid tendency")
+    at.checkbox[0].check()
     at.button[0].click().run()
     assert any("needs a name" in e.value for e in at.error)
+    # what was typed stays, to be put right: not added, and not to be typed again
+    assert at.text_area[0].value == "keloid tendency" and at.checkbox[0].value
 
 
 def test_a_patient_is_edited(data):
@@ -158,6 +163,28 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     assert latest.needle_depth_mm == 1.5 and [p.view for p in latest.photos] == ["front"]
     assert records.analysis(me, latest.photos[0].id).status == "measured"
     records.close()
+
+
+def test_the_patient_chosen_stays_chosen_on_every_page(data):
+    """Chosen in the sidebar, or just added: the next page is that patient's, not the list's first."""
+    records, me = _practitioner(data)
+    ben = records.create_patient(me, name="Ben Other", birth_year=1990, photo_consent=True)
+    records.close()
+    at = _app(data)
+    at.sidebar.selectbox(key="patient_id").set_value(ben.id).run()
+    for page in ("session_page.py", "progress_page.py", "patients_page.py", "report_page.py",
+                 "session_page.py"):
+        at.switch_page(PAGES + page).run()
+        assert not at.exception
+        assert at.sidebar.selectbox(key="patient_id").value == ben.id, page
+    assert "Ben Other" in at.caption[0].value  # the New session page records the visit for Ben
+    at.switch_page(PAGES + "patients_page.py").run()
+    at.toggle(key="show_add").set_value(True).run()
+    at.text_input[1].set_value("Cleo Third")
+    at.checkbox[0].check()
+    at.button[0].click().run()
+    at.switch_page(PAGES + "session_page.py").run()
+    assert "Cleo Third" in at.caption[0].value
 
 
 def test_photos_dropped_for_one_patient_are_not_saved_for_the_next_one_chosen(data):

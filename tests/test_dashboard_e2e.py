@@ -256,3 +256,41 @@ def test_a_patient_sees_only_their_own_progress(server, browser):
     page.get_by_role("button", name="Create account and sign in").click()
     page.get_by_text("This invite code is not valid").wait_for()
     page.close()
+
+
+def test_the_patient_chosen_is_the_one_every_page_records_for(server, browser):
+    """Added, or picked in the sidebar: the next page is that patient's, not the list's first one."""
+    url, _ = server
+    page = _page(browser, url)
+    clinic, username, password = ADMIN
+    _fill(page, "Username", username)
+    _fill(page, "Password", password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Patients").wait_for()
+    _settle(page)
+    page.get_by_text("Add a patient").click()
+    _settle(page)
+    _fill(page, "Contraindications and cautions", "keloid tendency")
+    page.get_by_text("Consents to photography for treatment records").click()
+    page.get_by_role("button", name="Add patient").click()  # no name yet
+    page.get_by_text("the patient needs a name").wait_for()
+    _settle(page)
+    # what was typed stays to be put right (the form had been cleared)
+    assert page.get_by_label("Contraindications and cautions").input_value() == "keloid tendency"
+    page.get_by_label("Name", exact=True).fill("Frank Second")
+    page.get_by_role("button", name="Add patient").click()
+    page.get_by_text("Added Frank Second").wait_for()
+    _settle(page)
+    _nav(page, "New session")
+    page.get_by_text("For Frank Second").wait_for()  # had been the list's first patient's page
+    assert "keloid tendency" in page.inner_text("body")  # the consent was kept too: photos may be added
+    assert page.locator("[data-testid='stFileUploaderDropzoneInput']").is_enabled()
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=re.compile("Eileen Example")).click()
+    _settle(page)
+    for title in ("Progress", "Compare", "Report"):  # then back: still Eileen's visit to record
+        _nav(page, title)
+        _nav(page, "New session")
+        page.get_by_text("For Eileen Example").wait_for()
+    _shot(page, "10-chosen-patient-kept")
+    page.close()

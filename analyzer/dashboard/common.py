@@ -66,8 +66,26 @@ def fmt(key: str, value: float | None, *, signed: bool = False) -> str:
     return f"{value:{'+' if signed else ''}.{meta.decimals}f}"
 
 
+_CHOSEN = "chosen_patient"  # the patient's id; the sidebar widget's own key does not outlive a page
+
+
+def choose_patient(patient_id: int) -> None:
+    """Make `patient_id` the chosen patient, on this page and every page after (any time in a run)."""
+    st.session_state[_CHOSEN] = patient_id
+
+
+def _remember_choice() -> None:  # the widget's callback: runs before the page, with the new value
+    st.session_state[_CHOSEN] = st.session_state["patient_id"]
+
+
 def chosen_patient(*, hint: bool = True) -> PatientRecord | None:
-    """The patient picked in the sidebar (kept across pages), or None (with a hint on the page)."""
+    """The patient picked in the sidebar (kept across pages), or None (with a hint on the page).
+
+    A widget's state is dropped when a page without it runs -- and each page's sidebar widget is
+    its own -- so the choice is kept under a key of its own and the widget seeded from it on
+    every page: kept in the widget alone, it fell back to the list's first patient on the next
+    page, where a practitioner would then have saved the visit.
+    """
     r = records()
     everyone = r.find_patients(me(), limit=10_000)
     if not everyone:
@@ -75,11 +93,14 @@ def chosen_patient(*, hint: bool = True) -> PatientRecord | None:
             st.info("No patients yet: add one on the **Patients** page.")
         return None
     ids = [p.id for p in everyone]
-    if st.session_state.get("patient_id") not in ids:
-        st.session_state["patient_id"] = ids[0]  # before the widget: pages may set it to switch patient
+    chosen = st.session_state.get(_CHOSEN, st.session_state.get("patient_id"))
+    if chosen not in ids:
+        chosen = ids[0]
+    st.session_state[_CHOSEN] = st.session_state["patient_id"] = chosen  # before the widget
     names = {p.id: p.name + (f" ({p.birth_year})" if p.birth_year else "") for p in everyone}
     with st.sidebar:
-        picked = st.selectbox("Patient", ids, format_func=names.get, key="patient_id")
+        picked = st.selectbox("Patient", ids, format_func=names.get, key="patient_id",
+                              on_change=_remember_choice)
     return r.patient(me(), picked)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from analyzer.dashboard.common import chosen_patient, invite_panel, me, records
+from analyzer.dashboard.common import choose_patient, chosen_patient, invite_panel, me, records
 from analyzer.records import PatientRecord, RecordError
 
 ROMAN = ["I", "II", "III", "IV", "V", "VI"]
@@ -21,8 +21,7 @@ _SHOWN = 50  # a plain table draws at once; the search narrows longer lists
 
 
 def _open_chosen() -> None:
-    # a callback runs before the page, so the sidebar's patient (key "patient_id") may still be set
-    st.session_state["patient_id"] = st.session_state.pop("open_patient")
+    choose_patient(st.session_state.pop("open_patient"))
 
 
 if found:
@@ -40,7 +39,8 @@ elif query:
 
 def _patient_form(key: str, patient: PatientRecord | None) -> dict | None:
     """The patient's fields; returns them when the form is submitted."""
-    with st.form(key, clear_on_submit=patient is None):
+    # never cleared on submit: a refused form keeps what was typed; an added patient's closes the panel
+    with st.form(key):
         name = st.text_input("Name", value=patient.name if patient else "")
         c1, c2 = st.columns(2)
         born = c1.date_input("Date of birth (if known)", value=patient.birth_date if patient else None,
@@ -74,7 +74,7 @@ if fields is not None:
     except RecordError as err:
         st.error(f"Not added: {err}.")
     else:
-        st.session_state["patient_id"] = patient.id
+        choose_patient(patient.id)
         st.session_state["added_patient"] = patient.name
         st.session_state["close_add"] = True
         st.rerun()
