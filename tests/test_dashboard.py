@@ -162,6 +162,12 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     latest = records.sessions(me, demo.id)[-1]
     assert latest.needle_depth_mm == 1.5 and [p.view for p in latest.photos] == ["front"]
     assert records.analysis(me, latest.photos[0].id).status == "measured"
+    visits = len(records.sessions(me, demo.id))
+    # the form is blank for the next visit, and Save pressed again does not record this one twice
+    assert at.number_input(key="s_depth").value is None
+    at.button(key="save_session").click().run()
+    assert not at.exception and len(records.sessions(me, demo.id)) == visits
+    assert any("already has a visit on" in e.value for e in at.error)
     records.close()
 
 

@@ -118,6 +118,10 @@ if doubled:
 
 if st.button("Save session", type="primary", disabled=bool(doubled), key="save_session"):
     started = dt.datetime.combine(day, time_of_day)
+    if any(s.started_at == started for s in r.sessions(me(), patient.id)):  # Save pressed again, say
+        st.error(f"Not saved: {patient.name} already has a visit on {started:%d %b %Y} at {started:%H:%M}. "
+                 "To record another visit, change its date or time.")
+        st.stop()
     try:
         session = r.add_session(
             me(), patient.id, started_at=started, treatment=treatment, device=device,
@@ -149,6 +153,8 @@ if st.button("Save session", type="primary", disabled=bool(doubled), key="save_s
                                          f"{len(session.photos)} photo(s). " + " ".join(outcome))
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
     st.session_state["checked_photos"] = {}
+    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_"))]:
+        del st.session_state[key]  # a blank form for the next visit: this one's details are saved
     st.rerun()
 
 if "saved_message" in st.session_state:
