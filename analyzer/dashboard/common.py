@@ -63,6 +63,8 @@ def fmt(key: str, value: float | None, *, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     meta = info(key)
+    if round(value, meta.decimals) == 0:  # "0.0" for a change that rounds away, never "-0.0" or "+0.0"
+        return f"{0.0:.{meta.decimals}f}"
     return f"{value:{'+' if signed else ''}.{meta.decimals}f}"
 
 

@@ -22,7 +22,7 @@ if patient is None:
     st.stop()
 r = records()
 if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
-    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_"))]:
+    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_", "known_"))]:
         del st.session_state[key]  # notes, device, depth, the uploader's photos were the last patient's
     st.session_state["session_form_for"], st.session_state["checked_photos"] = patient.id, {}
 st.caption(f"For **{patient.name}**" + (f" · contraindications: {patient.contraindications}"
@@ -58,17 +58,28 @@ uploads = st.file_uploader(
          "camera saw it, and its colour is much noisier.")
 
 
+# a phone's or app's own name for a photo (IMG_1234, PXL_20261201_101010, WhatsApp Image 2026-12-01
+# at 10.10.10) says nothing of the view
+_CAMERA_NAME = re.compile(r"(img|pxl|dsc[fn]?|dcim|photo|image|picture|snapshot|whatsapp image)?"
+                          r"(?:[\d\s_.()-]|\bat\b)*")
+
+
 def _guess_view(name: str) -> str:
-    low = name.lower()
+    """The view a file's name suggests: front for a camera's own name; a close-up's name without digits."""
+    stem = re.sub(r"\.[a-z0-9]+$", "", name.lower())
+    if _CAMERA_NAME.fullmatch(stem):
+        return "front"  # the usual photo: the practitioner changes it for a close-up
     for view in ("front", "left", "right"):
-        if re.search(rf"(^|[^a-z]){view}([^a-z]|$)", low) and "cheek" not in low:
+        if re.search(rf"(^|[^a-z]){view}([^a-z]|$)", stem) and "cheek" not in stem:
             return view
-    stem = re.sub(r"\.[a-z0-9]+$", "", low)
-    stem = re.sub(r"[^a-z' -]+", " ", stem).strip() or "close-up"
-    return f"close-up: {stem[:40]}"
+    words = re.sub(r"[^a-z']+", " ", stem).split()  # "session1_left-cheek": left cheek
+    words = [w for w in words if w not in ("session", "visit")] or ["close-up"]
+    return f"close-up: {' '.join(words)[:40]}"
 
 
 VIEW_CHOICES = ["front", "left", "right", "close-up"]
+known_close_ups = [v.removeprefix("close-up: ") for v in r.views(me(), patient.id)
+                   if v.startswith("close-up: ")]
 checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})  # this patient's
 ready, current = [], set()
 for upload in uploads or []:
@@ -80,8 +91,17 @@ for upload in uploads or []:
         view = kind
         if kind == "close-up":
             default = guess.removeprefix("close-up: ") if guess.startswith("close-up") else ""
-            name = st.text_input("Close-up of", value=default, key=f"name_{upload.file_id}",
-                                 placeholder="e.g. left cheek, scar on chin")
+            if known_close_ups:  # the names earlier visits used: the same name compares with them
+                other = "another area…"
+                options = [*known_close_ups, other]
+                first = options.index(default) if default in options else len(options) - 1 if default else 0
+                picked = st.selectbox("Close-up of", options, key=f"known_{upload.file_id}", index=first)
+                name = picked if picked != other else st.text_input(
+                    "Name of the new area", value=default, key=f"name_{upload.file_id}",
+                    placeholder="e.g. scar on chin")
+            else:
+                name = st.text_input("Close-up of", value=default, key=f"name_{upload.file_id}",
+                                     placeholder="e.g. left cheek, scar on chin")
             view = f"close-up: {name.strip().lower() or 'unnamed'}"
         cache_key = (upload.file_id, view)
         current.add(cache_key)
@@ -115,8 +135,11 @@ views = [p.view for p in ready]
 doubled = sorted({v for v in views if views.count(v) > 1})
 if doubled:
     st.error(f"Two photos are marked {view_label(doubled[0])}: choose another view for one of them.")
+same = [p for p in ready if [q.sha256 for q in ready].count(p.sha256) > 1]
+if same:  # one file dropped twice, or a copy of it: one of them is not this visit's photo of its view
+    st.error(f"{same[0].label} and {same[1].label} are the same photo: take one of them out.")
 
-if st.button("Save session", type="primary", disabled=bool(doubled), key="save_session"):
+if st.button("Save session", type="primary", disabled=bool(doubled or same), key="save_session"):
     started = dt.datetime.combine(day, time_of_day)
     if any(s.started_at == started for s in r.sessions(me(), patient.id)):  # Save pressed again, say
         st.error(f"Not saved: {patient.name} already has a visit on {started:%d %b %Y} at {started:%H:%M}. "
@@ -153,7 +176,7 @@ if st.button("Save session", type="primary", disabled=bool(doubled), key="save_s
                                          f"{len(session.photos)} photo(s). " + " ".join(outcome))
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
     st.session_state["checked_photos"] = {}
-    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_"))]:
+    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_", "known_"))]:
         del st.session_state[key]  # a blank form for the next visit: this one's details are saved
     st.rerun()
 
