@@ -282,6 +282,9 @@ def test_texture_needs_resolution_and_says_so():
     assert math.isnan(metrics["texture.pore_density"])
     assert math.isnan(metrics["texture.wrinkle_density"])
     assert any("px/mm" in note for note in metrics.notes)
+    c = compare(photo, small)  # and a comparison says why the later photo's are not measured
+    assert math.isnan(c.delta["texture.wrinkle_density"]) and not c.significant["texture.wrinkle_density"]
+    assert any(note.startswith("The later photo: fine lines and pores need") for note in c.notes), c.notes
 
 
 def test_half_resolution_reads_the_same():
