@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "HAEMOGLOBIN", "MELANIN", "SHADING", "SHAPE_LIMIT", "Illuminant", "Tone", "block_means",
+    "HAEMOGLOBIN", "MELANIN", "SHADING", "SHAPE_LIMIT", "Illuminant", "Tone", "block_means", "block_shares",
     "departure_from_power", "estimate_illuminant",
     "linear_to_srgb", "lab", "match_tone", "match_tone_pairs", "match_tone_power", "normalize",
     "optical_density", "srgb_to_linear", "unmix",
@@ -338,6 +338,16 @@ _PAIRS_DEGREE = 3
 
 
 _STRIP_PX = 256  # rows of a photo that block_means converts to float at a time
+
+
+def block_shares(mask: np.ndarray, block: int) -> np.ndarray:
+    """The share of each ``block`` x ``block`` block that `mask` (H, W) bool covers, float32 0..1.
+
+    On the grid of :func:`block_means` (the last partial row and column of blocks dropped).
+    """
+    rows, cols = mask.shape[0] // block, mask.shape[1] // block
+    return cv2.resize(mask[: rows * block, : cols * block].astype(np.float32), (cols, rows),
+                      interpolation=cv2.INTER_AREA)
 
 
 def block_means(srgb: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ from analyzer.color import (
     Illuminant,
     Tone,
     block_means,
+    block_shares,
     estimate_illuminant,
     match_tone,
     match_tone_pairs,
@@ -372,8 +373,8 @@ def _even_light(alignment: Alignment, after: np.ndarray, before: np.ndarray, ski
     def small(img: np.ndarray) -> np.ndarray:
         if scale == 1.0:
             return img
-        out = cv2.resize(img.astype(np.uint8) * (255 if img.dtype == bool else 1), None, fx=scale, fy=scale,
-                         interpolation=cv2.INTER_AREA)
+        source = img.astype(np.uint8) * 255 if img.dtype == bool else img
+        out = cv2.resize(source, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         return out > 254 if img.dtype == bool else out  # a mask: where it wholly was
 
     fixed, moving = small(before), small(alignment.warped)
@@ -533,9 +534,7 @@ def _tone(moving: np.ndarray, fixed: np.ndarray, reference: np.ndarray, *, share
     # gets smaller blocks rather than too few to fit on), larger ones on large photos (speed)
     fit = max(1, min(_TONE_BLOCK, math.isqrt(int(np.count_nonzero(reference)) // 4000)))
     block = max(fit, math.ceil(math.sqrt(reference.size / _TONE_SAMPLE_PIXELS)))
-    rows, cols = reference.shape[0] // block, reference.shape[1] // block
-    whole = cv2.resize(reference[: rows * block, : cols * block].astype(np.float32), (cols, rows),
-                       interpolation=cv2.INTER_AREA) > 1.0 - 1e-6  # blocks wholly on the reference
+    whole = block_shares(reference, block) > 1.0 - 1e-6  # blocks wholly on the reference
     moving_means, moving_ok = block_means(moving, block)
     fixed_means, fixed_ok = block_means(fixed, block)
     matcher = match_tone_power if shared_power else match_tone

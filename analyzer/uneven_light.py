@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from analyzer.color import Tone, block_means, linear_to_srgb, srgb_to_linear, unmix
+from analyzer.color import Tone, block_means, block_shares, linear_to_srgb, srgb_to_linear, unmix
 
 __all__ = ["LightField", "uneven_light"]
 
@@ -73,9 +73,7 @@ class LightField:
               * rows / self.shape[0] - 0.5)
         xs = ((x0 + (np.arange(size[1], dtype=np.float32) + 0.5) * (x1 - x0) / size[1])
               * cols / self.shape[1] - 0.5)
-        map_x, map_y = (m.astype(np.float32) for m in np.meshgrid(xs, ys))
-        log = cv2.remap(self.log_gain, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return np.exp(log)
+        return np.exp(self._at(*np.meshgrid(xs, ys)))
 
     def resized(self, size: tuple[int, int], to: tuple[int, int]) -> LightField:
         """The same field on the photo of `size` (H, W) it was read on, resized to `to` (H, W)."""
@@ -90,10 +88,14 @@ class LightField:
         ys, xs = np.mgrid[0:out_rows, 0:out_cols].astype(np.float32)
         pts = np.stack([(xs + 0.5) * w / out_cols, (ys + 0.5) * h / out_rows], axis=-1).reshape(1, -1, 2)
         on_this = cv2.perspectiveTransform(pts.astype(np.float64), homography)[0].astype(np.float32)
-        map_x = (on_this[:, 0] * cols / self.shape[1] - 0.5).reshape(out_rows, out_cols).astype(np.float32)
-        map_y = (on_this[:, 1] * rows / self.shape[0] - 0.5).reshape(out_rows, out_cols).astype(np.float32)
-        log = cv2.remap(self.log_gain, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        log = self._at((on_this[:, 0] * cols / self.shape[1] - 0.5).reshape(out_rows, out_cols),
+                       (on_this[:, 1] * rows / self.shape[0] - 0.5).reshape(out_rows, out_cols))
         return LightField(log, (h, w), np.zeros(log.shape, bool))
+
+    def _at(self, grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
+        """The log gain at fractional grid positions (block units, 0 at the first block's centre)."""
+        return cv2.remap(self.log_gain, grid_x.astype(np.float32), grid_y.astype(np.float32),
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def evened(self, srgb: np.ndarray) -> np.ndarray:
         """`srgb` (H, W, 3) uint8, the photo this field is on, with its light evened; uint8."""
@@ -149,13 +151,8 @@ def uneven_light(moving: np.ndarray, fixed: np.ndarray, skin: np.ndarray, surrou
     moved, moving_ok = block_means(moving, block)
     still, fixed_ok = block_means(fixed, block)
     rows, cols = still.shape[:2]
-
-    def share(mask: np.ndarray) -> np.ndarray:
-        crop = mask[: rows * block, : cols * block].astype(np.float32)
-        return cv2.resize(crop, (cols, rows), interpolation=cv2.INTER_AREA)
-
-    on_skin = share(skin) > 0.99
-    usable = (on_skin | (share(surroundings) > 0.99)) & moving_ok & fixed_ok
+    on_skin = block_shares(skin, block) > 0.99
+    usable = (on_skin | (block_shares(surroundings, block) > 0.99)) & moving_ok & fixed_ok
     log_still = np.log(np.maximum(still, 1e-6))
     if tone is not None:
         moved = tone.apply(moved)
@@ -173,10 +170,12 @@ def uneven_light(moving: np.ndarray, fixed: np.ndarray, skin: np.ndarray, surrou
 
     weight = usable.astype(np.float32)
     field = np.zeros_like(lacking)
+    # the tone curve's share: a polynomial in each channel's OD, fitted on the fine scales
+    terms = [] if tone is not None else [(-log_still[..., c]) ** k for c in range(3)
+                                         for k in range(1, _CURVE_DEGREE + 1)]
     for _ in range(3):  # fitted, then again without the blocks far from it (a new top, a moved lock)
         rest = lacking
-        if tone is None:  # the tone curve's share: a polynomial in each channel's OD, from fine scales
-            terms = [(-log_still[..., c]) ** k for c in range(3) for k in range(1, _CURVE_DEGREE + 1)]
+        if terms:
             fine = np.stack([(t - smooth(t, weight))[weight > 0] for t in terms], axis=1)
             target = (lacking - smooth(lacking, weight))[weight > 0]
             coef = np.linalg.lstsq(fine, target, rcond=None)[0] if len(target) > len(terms) else []

@@ -21,10 +21,18 @@ patient = chosen_patient()
 if patient is None:
     st.stop()
 r = records()
-if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
+
+
+def _blank_form() -> None:
+    """Drop the visit's details, views, close-up names and checked photos: the next form starts blank."""
     for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_", "known_"))]:
-        del st.session_state[key]  # notes, device, depth, the uploader's photos were the last patient's
-    st.session_state["session_form_for"], st.session_state["checked_photos"] = patient.id, {}
+        del st.session_state[key]
+    st.session_state["checked_photos"] = {}
+
+
+if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
+    _blank_form()  # notes, device, depth, the uploader's photos were the last patient's
+    st.session_state["session_form_for"] = patient.id
 st.caption(f"For **{patient.name}**" + (f" · contraindications: {patient.contraindications}"
                                          if patient.contraindications else ""))
 if not patient.photo_consent:
@@ -175,9 +183,7 @@ if st.button("Save session", type="primary", disabled=bool(doubled or same), key
     st.session_state["saved_message"] = (f"Saved the session of {started:%d %b %Y %H:%M} with "
                                          f"{len(session.photos)} photo(s). " + " ".join(outcome))
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
-    st.session_state["checked_photos"] = {}
-    for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_", "known_"))]:
-        del st.session_state[key]  # a blank form for the next visit: this one's details are saved
+    _blank_form()  # for the next visit: this one's details are saved
     st.rerun()
 
 if "saved_message" in st.session_state:
