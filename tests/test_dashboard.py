@@ -187,6 +187,11 @@ def test_uploads_get_the_views_a_clinic_means(data):
     assert sum("good photo" in s.value for s in at.success) == 2
     known.set_value("another area…").run()
     assert next(t for t in at.text_input if t.label == "Name of the new area").value == "left cheek"
+    sent = ["IMG-20261207-WA0003.jpg", "WhatsApp Image 2026-12-07 at 10.15.22 AM.jpeg",
+            "photo_2026-12-07_10-15-22.jpg"]  # as WhatsApp (Android, iPhone) and Telegram name photos
+    for name in sent:
+        at.file_uploader[0].set_value([(name, front, "image/jpeg")]).run()
+        assert next(box for box in at.selectbox if box.label == f"View of {name}").value == "front", name
     at.file_uploader[0].set_value([("IMG_1234.jpg", front, "image/jpeg"),
                                    ("IMG_1234 copy.jpg", front, "image/jpeg")]).run()
     next(box for box in at.selectbox if box.label == "View of IMG_1234 copy.jpg").set_value("left").run()

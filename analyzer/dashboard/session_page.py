@@ -68,14 +68,18 @@ uploads = st.file_uploader(
 
 # a phone's or app's own name for a photo (IMG_1234, PXL_20261201_101010, WhatsApp Image 2026-12-01
 # at 10.10.10) says nothing of the view
-_CAMERA_NAME = re.compile(r"(img|pxl|dsc[fn]?|dcim|photo|image|picture|snapshot|whatsapp image)?"
-                          r"(?:[\d\s_.()-]|\bat\b)*")
+# the words of names phones, cameras and messaging apps give photos: IMG_1234, IMG_E1234 (edited),
+# PXL_20261207_101522, DSCN0042, WhatsApp Image 2026-12-07 at 10.15.22 AM, IMG-20261207-WA0003
+# (WhatsApp on Android), photo_2026-12-07_10-15-22 (Telegram), signal-2026-12-07-101522, "... copy"
+_CAMERA_WORDS = frozenset({"img", "e", "pxl", "mvimg", "dsc", "dscf", "dscn", "dcim", "photo", "image",
+                           "picture", "snapshot", "whatsapp", "wa", "at", "am", "pm", "telegram", "signal",
+                           "copy"})
 
 
 def _guess_view(name: str) -> str:
     """The view a file's name suggests: front for a camera's own name; a close-up's name without digits."""
     stem = re.sub(r"\.[a-z0-9]+$", "", name.lower())
-    if _CAMERA_NAME.fullmatch(stem):
+    if set(re.findall(r"[a-z]+", stem)) <= _CAMERA_WORDS:
         return "front"  # the usual photo: the practitioner changes it for a close-up
     for view in ("front", "left", "right"):
         if re.search(rf"(^|[^a-z]){view}([^a-z]|$)", stem) and "cheek" not in stem:
