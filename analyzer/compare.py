@@ -43,6 +43,14 @@ from analyzer.color import (
     srgb_to_linear,
     unmix,
 )
+from analyzer.compression import (
+    COLOUR_LIMIT_FACTOR,
+    MIN_COLOUR_QUALITY,
+    MIN_JUDGED_QUALITY,
+    MIN_QUALITY_MEASURED,
+    jpeg_quality,
+    limit_factor,
+)
 from analyzer.images import check_rgb8
 from analyzer.metrics import METRICS
 from analyzer.metrics.pigmentation import (
@@ -76,7 +84,7 @@ from analyzer.uneven_light import LightField, uneven_light
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.13"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.14"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -197,6 +205,7 @@ class Comparison:
     notes: tuple[str, ...] = ()
     drawn: bool = False
     uneven_light_stops: float = 0.0  # how unevenly the light changed over the skin (LightField.stops)
+    jpeg_quality: tuple[int | None, int | None] = (None, None)  # (baseline, later): analyzer.compression
 
     def to_dict(self) -> dict:
         return {
@@ -204,6 +213,7 @@ class Comparison:
             "light": self.light,
             "drawn": self.drawn,
             "uneven_light_stops": round(self.uneven_light_stops, 4),
+            "jpeg_quality": list(self.jpeg_quality),
             "tone": self.tone.to_dict(),
             "before": self.before.to_dict(),
             "after": None if self.after is None else self.after.to_dict(),
@@ -324,11 +334,12 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it
     delta, significant = {}, {}
     drawn_mm2 = None if mask is None else m_before.area_mm2  # a small area is noisier than the whole skin
+    compression = (jpeg_quality(before), jpeg_quality(after))  # a messaging app's JPEG moves some metrics
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
         delta[key] = change
-        significant[key] = bool(abs(change) > minimal_detectable_change(key, light, area_mm2=drawn_mm2)) \
-            if math.isfinite(change) else False
+        limit = minimal_detectable_change(key, light, area_mm2=drawn_mm2) * limit_factor(key, compression)
+        significant[key] = bool(abs(change) > limit) if math.isfinite(change) else False
     beyond = light_beyond_measured(tone.change()) if light != "camera" else []
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
@@ -350,10 +361,10 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
                  "was evened out before measuring, but a change near its noise limit may still be the "
                  "light: light the face evenly from the front, away from windows, as at the baseline.",
                  ) + notes
-    notes = card_note + notes
+    notes = card_note + _compression_note(compression) + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes, drawn=mask is not None,
-                      uneven_light_stops=uneven)
+                      uneven_light_stops=uneven, jpeg_quality=compression)
 
 
 def _even_light(alignment: Alignment, after: np.ndarray, before: np.ndarray, skin: np.ndarray,
@@ -631,3 +642,25 @@ def _resample_mask(mask: np.ndarray, factor: float) -> np.ndarray:
     if factor >= 1.0:
         return mask.copy()
     return _resample(mask.astype(np.float32), factor) > 0.5
+
+
+def _compression_note(compression: tuple[int | None, int | None]) -> tuple[str, ...]:
+    """What a comparison says when a photo was saved below the noise limits' JPEG quality."""
+    low = {whose: q for whose, q in zip(("baseline", "later photo"), compression, strict=True)
+           if q is not None and q < MIN_QUALITY_MEASURED}
+    if not low:
+        return ()
+    lowest = min(low.values())
+    if lowest < MIN_JUDGED_QUALITY:
+        judged = "No change is called significant: any may be the compression."
+    elif lowest < MIN_COLOUR_QUALITY:
+        judged = (f"Changes in fine lines, pores and roughness are not called significant, and colour "
+                  f"changes only beyond {COLOUR_LIMIT_FACTOR:.0f} times their noise limits: they may "
+                  "be the compression.")
+    else:
+        judged = ("Changes in fine lines, pores and roughness are not called significant: they may be the "
+                  "compression.")
+    saved = " and ".join(f"the {whose} at {q}" for whose, q in low.items())
+    return (f"Saved at a lower JPEG quality than the repeat photos the noise limits were measured on "
+            f"({MIN_QUALITY_MEASURED} and above): {saved}, as a messaging app or e-mail saves a photo it "
+            f"sends. {judged} Use the photo as the phone took it (sent as a file, or by cable).",)

@@ -12,6 +12,11 @@ Checked on every upload, before anything is stored or measured:
   without one, the photo) got: more than a stop less is said, since a darker
   photo's fewer code values read as rougher skin (demo front view, at 1.5 stops
   less: roughness +1.2 minimal detectable changes);
+* **compression**: the JPEG quality the photo was last saved at, read from its pixels
+  (:func:`analyzer.compression.jpeg_quality`): below the quality the noise limits
+  were measured at (85), as a messaging app or e-mail saves a photo it sends,
+  fine texture is not comparable (demo repeat photos saved again at 70: roughness
+  up to 4.3 minimal detectable changes);
 * **colour cast**: the colour of the brightest unclipped pixels -- specular
   highlights and white surfaces reflect the light source's colour;
 * **face**: found or not -- by the face-landmark model (:mod:`analyzer.landmarks`)
@@ -34,6 +39,7 @@ from skimage.measure import blur_effect
 
 from analyzer import landmarks
 from analyzer.color import srgb_to_linear
+from analyzer.compression import MIN_QUALITY_MEASURED, jpeg_quality
 from analyzer.images import check_rgb8
 
 __all__ = ["Face", "QualityIssue", "QualityReport", "assess", "detect_face"]
@@ -55,8 +61,8 @@ _MAX_ABS_TURN_DEG = 15.0  # yaw without a baseline: more is not a frontal photo
 class QualityIssue:
     """One problem with a capture: a stable `code` for software, a `message` for people."""
 
-    code: str  # "blurred", "dark", "overexposed", "colour_cast", "no_face", "face_size", "face_position",
-    #            "head_turned", "head_tilted"
+    code: str  # "blurred", "dark", "overexposed", "compressed", "colour_cast", "no_face", "face_size",
+    #            "face_position", "head_turned", "head_tilted"
     message: str
 
 
@@ -94,6 +100,7 @@ class QualityReport:
     face: Face | None
     shape: tuple[int, int] = (0, 0)  # (height, width) of the assessed photo, px
     face_luminance: float | None = None  # median luminance inside the face's box, 0..255; None: no face
+    jpeg_quality: int | None = None  # 1..100 it was last saved at; None: no sign of it below ~90
 
     @property
     def ok(self) -> bool:
@@ -108,6 +115,7 @@ class QualityReport:
             "crushed_share": round(self.crushed_share, 4),
             "median_luminance": round(self.median_luminance, 1),
             "face_luminance": None if self.face_luminance is None else round(self.face_luminance, 1),
+            "jpeg_quality": self.jpeg_quality,
             "highlight_cast": [round(v, 2) for v in self.highlight_cast],
             "height": int(self.shape[0]),
             "width": int(self.shape[1]),
@@ -128,6 +136,7 @@ class QualityReport:
             median_luminance=d["median_luminance"], highlight_cast=tuple(d["highlight_cast"]),
             face=None if face is None else Face(**face),
             shape=(d.get("height", 0), d.get("width", 0)), face_luminance=d.get("face_luminance"),
+            jpeg_quality=d.get("jpeg_quality"),
         )
 
 
@@ -194,6 +203,7 @@ def _measure(img: np.ndarray) -> dict:
         "highlight_cast": _highlight_cast(small),
         "face": face,
         "face_luminance": _face_luminance(gray, face, scale),
+        "jpeg_quality": jpeg_quality(img),
     }
 
 
@@ -278,6 +288,11 @@ def _absolute_issues(m: dict):
     if m["crushed_share"] > _MAX_CRUSHED or m["median_luminance"] < _DARK_MEDIAN:
         yield QualityIssue("dark", "The photo is too dark: add light in front of the patient "
                            "or raise the exposure on the phone.")
+    if m["jpeg_quality"] is not None and m["jpeg_quality"] < MIN_QUALITY_MEASURED:
+        yield QualityIssue("compressed", f"The photo was compressed to JPEG quality {m['jpeg_quality']} "
+                           "(a phone's camera saves at 90 or more), as a messaging app or e-mail does when "
+                           "it sends one: fine lines, pores and roughness cannot be compared on it. Upload "
+                           "the photo as the phone took it (sent as a file or document, or by cable).")
     a, b = m["highlight_cast"]
     if np.hypot(a, b) > _MAX_CAST:
         yield QualityIssue("colour_cast", f"The light is strongly {_hue_word(a, b)}: use the clinic's usual "

@@ -283,6 +283,26 @@ def test_a_new_photo_is_checked_against_the_stored_baseline_report(me, records, 
     assert _counts(records)["photos"] == 1  # checking saves nothing
 
 
+def test_a_photo_a_messaging_app_compressed_is_said_at_upload_and_its_texture_not_judged(me, records,
+                                                                                         demo_front):
+    """The stored copy is a PNG, so the compression is still seen when the photo is measured, months later."""
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    later = load_image(demo_front["session3_front"])[:, 3:]  # not whole 8 px blocks wide
+    turned = Image.Exif()
+    turned[0x0112] = 8  # Orientation: to be turned 90 degrees anticlockwise on opening
+    sent = io.BytesIO()  # as a messaging app sends a photo: saved at 72, sideways with its orientation
+    Image.fromarray(np.rot90(later, -1).copy()).save(sent, "JPEG", quality=72, exif=turned.tobytes())
+    upload = PhotoUpload(sent.getvalue())
+    issues = records.prepare_photo(me, p.id, upload).quality.issues
+    assert any(i.code == "compressed" and "JPEG quality 72" in i.message for i in issues)
+    s = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=60), photos=[upload])
+    a = records.analyze(me, s.photos[0].id)
+    assert a.status == "measured" and a.result["jpeg_quality"] == [None, 72]
+    assert not any(flag for key, flag in a.significant.items() if key.split(".")[-2] == "texture")
+    assert any("JPEG quality" in note for note in a.result["notes"])
+
+
 def test_close_ups_are_named_views(me, records, photos):
     p = _patient(records, me)
     s = records.add_session(me, p.id, started_at=WHEN, photos=[

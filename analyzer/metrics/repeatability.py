@@ -36,7 +36,12 @@ __all__ = ["COEFFICIENT_OF_VARIATION", "DRAWN_MINIMAL_DETECTABLE_CHANGE", "MEASU
 # a version that measures differently needs them measured again (tests/test_metrics.py checks).
 # Re-measured at 1.13 (light that falls unevenly is evened out): every figure as at 1.12, since no
 # repeat pair's light is uneven enough to be evened (bench/repeatability.py, 210 pairs, 754 s).
-MEASURED_AT = "1.13"
+# Re-measured at 1.14 (a photo saved below JPEG quality 85 widens or lifts limits; the repeat photos
+# are saved at 85 to 95, so none is): every figure as at 1.13 but one, pores over a 15 mm disc with a
+# card, 13.8 for 14.1 (bench/repeatability.py, 210 pairs, 1598 s with tests running beside it). No
+# delta's computation changed; compare gives identical deltas run twice in one process, so this is
+# taken for a difference between runs (not found).
+MEASURED_AT = "1.14"
 
 MINIMAL_DETECTABLE_CHANGE: dict[str, dict[str, float]] = {
     "reference": {
@@ -243,7 +248,7 @@ DRAWN_MINIMAL_DETECTABLE_CHANGE: dict[str, tuple[tuple[float, dict[str, float]],
             "pigmentation.tone_unevenness": 0.525,
             "texture.roughness": 0.174,
             "texture.wrinkle_density": 0.0,
-            "texture.pore_density": 14.1,
+            "texture.pore_density": 13.8,  # 14.1 at 1.13: see MEASURED_AT
         }),
         (680, {  # 30 mm disc, 60 pairs
             "redness.erythema_index": 0.312,
