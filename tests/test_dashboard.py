@@ -348,6 +348,28 @@ def test_two_later_visits_are_compared_as_the_progress_chart_shows_them(data):
     assert any("baseline's reading plus each visit's change" in c.value for c in at.caption)
 
 
+def test_two_later_visits_one_sent_by_a_messaging_app_do_not_claim_a_texture_change(data):
+    """The last visit's photo saved again at JPEG quality 70, as a messaging app sends it, recorded as
+    a visit of its own: against the last visit its texture changes are the compression's, not called
+    beyond noise, and the page says why."""
+    records, me = _practitioner(data)
+    (demo,) = records.find_patients(me, "Demo Patient")
+    last = max((s for s in records.sessions(me, demo.id) if s.photo("front")), key=lambda s: s.started_at)
+    sent = to_jpeg_bytes(records.image(me, last.photo("front").sha256), quality=70)
+    again = records.add_session(me, demo.id, started_at=last.started_at + dt.timedelta(days=1),
+                                photos=[PhotoUpload(sent)])
+    assert records.analyze(me, again.photo("front").id).result["jpeg_quality"][1] == 70
+    records.close()
+    at = _app(data, "compare_page.py")
+    at.selectbox(key="before_front").set_value(last.id).run()
+    at.selectbox(key="after_front").set_value(again.id).run()
+    assert not at.exception
+    changes = _table(at, "Measure").set_index("Measure")
+    for texture in ("Roughness", "Fine lines and wrinkles", "Pores"):
+        assert not changes.loc[texture, "Beyond noise"], texture
+    assert any("against the baseline" in w.value and "the later photo at 70" in w.value for w in at.warning)
+
+
 def test_a_drawn_area_is_named_on_every_page_and_the_whole_skin_comes_back(data):
     at = _app(data, "compare_page.py")
     assert at.expander[0].label == "Measured area: the whole skin"

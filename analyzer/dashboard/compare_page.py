@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from analyzer.change_maps import FAMILIES
+from analyzer.compression import limit_factor
 from analyzer.dashboard.area import area_caption, area_panel
 from analyzer.dashboard.common import (
     fmt,
@@ -111,9 +112,12 @@ with right:
 
 if a_after is not None and a_after.status == "measured":
     st.subheader("Measured change")
-    for note in a_after.result.get("notes", []):
-        st.warning(note)
     from_baseline = before.id == baseline.id
+    for note in a_after.result.get("notes", []):
+        st.warning(note if from_baseline else f"{labels[after_id]}, against the baseline: {note}")
+    if not from_baseline:  # each visit is read as its change from the baseline: what its photo says counts
+        for note in a_before.result.get("notes", []):
+            st.warning(f"{labels[before_id]}, against the baseline: {note}")
     if from_baseline:  # both photos over the skin both show
         values_before, values_after = a_after.result["before"], a_after.values
     else:  # as the progress chart shows them: each the baseline's reading plus its change from it
@@ -128,8 +132,10 @@ if a_after is not None and a_after.status == "measured":
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
         else:
-            beyond = change is not None and abs(change) > minimal_detectable_change(m.key, light,
-                                                                                    area_mm2=drawn_mm2)
+            # the photos read: both visits' (each measured against the baseline) and the baseline's
+            read = [q for a in (a_before, a_after) for q in a.result.get("jpeg_quality", [])]
+            limit = minimal_detectable_change(m.key, light, area_mm2=drawn_mm2) * limit_factor(m.key, read)
+            beyond = change is not None and abs(change) > limit
         rows.append({"Measure": m.label, "Unit": m.unit, "Before": fmt(m.key, before_value),
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
                      "Beyond noise": beyond})
