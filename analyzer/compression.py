@@ -19,10 +19,17 @@ lowest frequencies are found, and the quality is the Independent JPEG Group's
 (libjpeg's ``-quality``, as Pillow, phones' and apps' encoders use) whose table
 has the nearest steps.
 
-What it cannot see: compression at quality 90 and above (steps of 1 or 2 are
-lost in the rounding of decoded pixels: there is little to see), and a photo
-resized or colour-converted after it was compressed (the lattice is gone,
-though the loss of detail is not).
+A step must be seen at three frequencies or more, and the steps must lie near
+one of libjpeg's tables, or nothing is read: smooth skin with a few sharp
+edges, clipped highlights, or a photo never compressed can make one frequency
+look quantised (found in review: such photos had read quality 9 to 15).
+
+What it cannot see: compression at quality 95 and above (steps of 1 are lost in
+the rounding of decoded pixels: there is little to see), a photo resized or
+colour-converted after it was compressed (the lattice is gone, though the loss
+of detail is not), and often very hard compression of smooth skin (quality 30
+on a close-up: too few coefficients are left). A photo saved at 95 from one
+saved at 90 reads the 90 it kept.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ _SIDE = 1024  # px: the crop whose blocks are read (16 384 blocks)
 _MAX_STEP = 64  # largest quantisation step looked for (quality ~15 at the frequencies read)
 _MIN_COEFFICIENTS = 200  # fewer non-zero coefficients at a frequency: too little texture to tell
 _LATTICE = 0.5  # mean cos(2 pi c / step) above which coefficients sit on a lattice (none: ~0)
+_MIN_FREQUENCIES = 3  # frequencies whose steps must be seen (a JPEG quantises all of them)
+_MAX_MISMATCH = 0.2  # mean |log| ratio of the steps seen to the nearest libjpeg table's, at most
 
 
 def _dct_basis() -> np.ndarray:
@@ -90,10 +99,10 @@ def jpeg_quality(img: np.ndarray) -> int | None:
     Returns
     -------
     int or None
-        Estimated quality: within 5 of the quality saved at from 30 to 88, exact
-        from 70 to 88 but 75 (read 74), on the demo patient's three views and
-        three scikit-image photos (``bench/compression.py``). None: not
-        compressed below about quality 90, or resized since (see the module's notes).
+        Estimated quality: within 5 of the quality saved at from 40 to 90, exact
+        from 80 to 90 and at 70 (75 reads 74), on the demo patient's three views
+        and three scikit-image photos (``bench/compression.py``). None: no sign of
+        compression (not below about 95), or resized since (see the module's notes).
     """
     check_rgb8(img)
     h, w = img.shape[:2]
@@ -111,13 +120,15 @@ def jpeg_quality(img: np.ndarray) -> int | None:
     blocks = luma[dy:dy + side, dx:dx + side].reshape(side // 8, 8, side // 8, 8).transpose(0, 2, 1, 3)
     dct = _BASIS @ blocks @ _BASIS.T  # every block's 64 coefficients, (rows, cols, 8, 8)
     steps = np.array([_step(dct[:, :, u, v].ravel()) for u, v in _FREQUENCIES])
-    if steps[:2].sum() <= 2:  # no lattice at the lowest frequencies: none to read
-        return None
     read = steps >= 2
+    if np.count_nonzero(read) < _MIN_FREQUENCIES:  # a lattice at one frequency is chance, not a JPEG's
+        return None
     rows, cols = zip(*(f for f, ok in zip(_FREQUENCIES, read, strict=True) if ok), strict=True)
     # a photo turned a quarter on decoding has its blocks, so their frequencies, transposed
     mismatch = np.minimum(np.abs(np.log(_TABLES[:, rows, cols] / steps[read])).sum(axis=1),
                           np.abs(np.log(_TABLES[:, cols, rows] / steps[read])).sum(axis=1))
+    if mismatch.min() / np.count_nonzero(read) > _MAX_MISMATCH:  # no libjpeg table is near: not one
+        return None
     return int(np.argmin(mismatch) + 1)
 
 
@@ -125,7 +136,7 @@ def limit_factor(key: str, qualities: Iterable[int | None]) -> float:
     """How many times its noise limit a change of metric `key` must exceed, its photos saved at `qualities`.
 
     `qualities`: :func:`jpeg_quality` of every photo the change was read from (None: not
-    below ~90). Repeat pairs whose later photo was saved again (bench/compression.py, 12 per
+    below ~95). Repeat pairs whose later photo was saved again (bench/compression.py, 12 per
     quality): below quality 85 texture moved up to 4 to 7 noise limits (90th percentile of
     |change|), colour up to 1.4 at 80, 2.4 from 75 to 60 and 5.6 at 50. So: 1 at
     :data:`MIN_QUALITY_MEASURED` and above; below it, infinite (not judged) for texture
@@ -162,21 +173,24 @@ def _zeros(lowest: list[np.ndarray], offset: tuple[int, int], side: int) -> floa
 def _step(coefficients: np.ndarray) -> int:
     """The quantisation step the coefficients sit on: 1 when none is seen, 0 when too few to tell.
 
-    The largest step whose lattice fits about as well as the best: whole fractions of the
-    true step fit too (every multiple of 6 is one of 3), and a multiple of it does not
-    (a coefficient of 6 lies half-way on a lattice of 12).
+    Each step is tried on the coefficients it does not round to 0 (beyond 0.6 of it: small
+    ones lie near 0 on every coarse lattice, so smooth skin with a few sharp edges would fit
+    any), while at least 50 and a tenth of them are left. The step is the largest whose
+    lattice fits about as well as the best: whole fractions of the true step fit too (every
+    multiple of 6 is one of 3), and a multiple of it does not (6 lies half-way on 12's).
     """
     c = coefficients[np.abs(coefficients) > 1.5]  # zeros fit every lattice
     if c.size < _MIN_COEFFICIENTS:
         return 0
-    magnitude = np.sort(np.abs(c))
-    steps = np.arange(2, _MAX_STEP + 1)
-    # nearly all coefficients would round to 0 on a coarser lattice, so that any would fit
-    beyond = c.size - np.searchsorted(magnitude, 0.6 * steps, side="right")
-    steps = steps[beyond >= max(50, 0.1 * c.size)]
-    if steps.size == 0:
+    c = np.abs(c).astype(np.float32)
+    steps = np.arange(2, _MAX_STEP + 1, dtype=np.float32)
+    far = c[None, :] > 0.6 * steps[:, None]  # (steps, coefficients): not rounded to 0
+    count = far.sum(axis=1)
+    kept = count >= max(50, 0.1 * c.size)
+    if not kept.any():
         return 1
-    fits = np.cos((2 * np.pi / steps[:, None]) * c[None, :].astype(np.float32)).mean(axis=1)
+    steps, far, count = steps[kept], far[kept], count[kept]
+    fits = (np.cos((2 * np.pi / steps[:, None]) * c[None, :]) * far).sum(axis=1) / count
     if fits.max() < _LATTICE:
         return 1
     return int(steps[fits >= 0.85 * fits.max()].max())

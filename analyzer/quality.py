@@ -100,7 +100,7 @@ class QualityReport:
     face: Face | None
     shape: tuple[int, int] = (0, 0)  # (height, width) of the assessed photo, px
     face_luminance: float | None = None  # median luminance inside the face's box, 0..255; None: no face
-    jpeg_quality: int | None = None  # 1..100 it was last saved at; None: no sign of it below ~90
+    jpeg_quality: int | None = None  # 1..100 it was last saved at; None: no sign of it below ~95
 
     @property
     def ok(self) -> bool:

@@ -1,9 +1,9 @@
 """A photo compressed again (a messaging app's JPEG) is recognised, said, and not read as skin change.
 
-Figures from ``python bench/compression.py``: the quality read is within 5 of the quality
-saved at, 30 to 88, on the demo patient's three views and three scikit-image photos (at
-quality 50 to 60 it reads up to 5 low, at 70 to 88 exactly); the later photo of a repeat pair
-saved again at quality 70 moves roughness by up to 4.3 noise limits (90th percentile).
+Figures from ``python bench/compression.py``: the quality read is within 4 of the quality
+saved at from 40 to 90 on the demo patient's three views and three scikit-image photos (exact
+from 80 to 90 and at 70; 50 reads 46 to 49); the later photo of a repeat pair saved again at
+quality 70 moves roughness by up to 4.3 noise limits (90th percentile).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from analyzer.quality import QualityReport, assess
 from analyzer.skin import regions
 
 DEMO = Path(__file__).resolve().parents[1] / "sample_images"
-READ_WITHIN = 5  # quality points: the largest error measured, at quality 50 (bench/compression.py)
+READ_WITHIN = 5  # quality points: the largest error measured is 4, at quality 50 (bench/compression.py)
 
 
 def saved(img: np.ndarray, quality: int, subsampling: int = 2) -> np.ndarray:
@@ -56,14 +56,26 @@ def test_the_block_grid_is_found_after_the_photo_was_turned_or_cropped(photos):
             assert jpeg_quality(np.ascontiguousarray(turned)) == q
 
 
-def test_photos_with_no_trace_of_compression_below_90_read_none(photos):
-    front = photos["front"]
-    noise = np.random.default_rng(1).normal(128, 40, front.shape).clip(0, 255).astype(np.uint8)
+def test_photos_never_saved_below_85_are_not_read_as_compressed(photos):
+    """A false reading would silence real changes: smooth skin with a few sharp edges, clipped
+    highlights, photos resized since, or never a JPEG at all. Found in review (rocket, moon and an
+    overexposed close-up had read quality 9 to 15, so that no change would have been judged)."""
+    front, cheek = photos["front"], photos["left-cheek"]
+    as_rgb = lambda gray: np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2))  # noqa: E731
+    overexposed = np.clip(cheek.astype(np.float32) * 2.2, 0, 255).astype(np.uint8)  # 65 % clipped
     resized = cv2.resize(saved(front, 70), None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
-    for what, img in {"as a phone saved it": front, "saved at 95": saved(front, 95),
-                      "4:4:4 at 95": saved(front, 95, 0), "resized since": resized, "noise": noise,
-                      "a flat card": np.full((600, 800, 3), 180, np.uint8)}.items():
-        assert jpeg_quality(img) is None, what
+    noise = np.random.default_rng(1).normal(128, 40, front.shape).clip(0, 255).astype(np.uint8)
+    never = {"the demo photo as shipped (JPEG 90)": front, "saved at 95": saved(front, 95),
+             "4:4:4 at 95": saved(front, 95, 0), "rocket (JPEG ~97)": data.rocket(),
+             "rocket enlarged": cv2.resize(data.rocket(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
+             "moon": as_rgb(data.moon()), "clock": as_rgb(data.clock()), "overexposed": overexposed,
+             "overexposed at 92": saved(overexposed, 92), "resized since": resized, "noise": noise,
+             "a flat card": np.full((600, 800, 3), 180, np.uint8)}
+    read = {what: jpeg_quality(img) for what, img in never.items()}
+    wrong = {what: q for what, q in read.items() if q is not None and q < MIN_QUALITY_MEASURED}
+    assert not wrong, wrong
+    for what in ("resized since", "noise", "a flat card", "moon", "rocket enlarged"):  # no lattice at all
+        assert read[what] is None, what
 
 
 def test_a_photo_compressed_by_a_messaging_app_is_said_at_upload(photos):
@@ -89,18 +101,18 @@ def test_texture_change_is_not_claimed_from_a_compressed_later_photo_and_redness
     as_taken = compare(front, saved(reddened, 90))
     texture = [k for k in as_taken.significant if k.split(".")[-2] == "texture"]
     c = compare(front, saved(reddened, 70))
-    assert c.jpeg_quality == (None, 70)
+    assert c.jpeg_quality == (90, 70)  # the demo photos were saved at 90
     assert c.significant["redness.erythema_index"], "a real change must still be seen"
     red = as_taken.delta["redness.erythema_index"]
     assert c.delta["redness.erythema_index"] == pytest.approx(red, rel=0.1)
     assert not any(c.significant[k] for k in texture)
     assert any("the later photo at 70" in n and "roughness are not called significant" in n for n in c.notes)
     assert not any("JPEG" in n for n in as_taken.notes)
-    assert c.to_dict()["jpeg_quality"] == [None, 70]
+    assert c.to_dict()["jpeg_quality"] == [90, 70]
 
 
 def test_a_baseline_compressed_hard_judges_no_change(photos, reddened):
     c = compare(saved(photos["front"], 50), saved(reddened, 90))
-    assert c.jpeg_quality[0] < 50 and c.jpeg_quality[1] is None
+    assert c.jpeg_quality[0] < 50 and c.jpeg_quality[1] >= MIN_QUALITY_MEASURED
     assert not any(c.significant.values())
     assert any("the baseline at" in n and "No change is called significant" in n for n in c.notes)
