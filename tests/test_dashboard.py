@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from analyzer import load_image
 from analyzer.color import linear_to_srgb, srgb_to_linear
+from analyzer.dashboard.common import guess_view
 from analyzer.images import to_jpeg_bytes
 from analyzer.records import Actor, Forbidden, PhotoUpload, RecordError, Records, Settings, reanalyze
 from analyzer.records.access import NotFound
@@ -187,16 +188,30 @@ def test_uploads_get_the_views_a_clinic_means(data):
     assert sum("good photo" in s.value for s in at.success) == 2
     known.set_value("another area…").run()
     assert next(t for t in at.text_input if t.label == "Name of the new area").value == "left cheek"
-    sent = ["IMG-20261207-WA0003.jpg", "WhatsApp Image 2026-12-07 at 10.15.22 AM.jpeg",
-            "photo_2026-12-07_10-15-22.jpg"]  # as WhatsApp (Android, iPhone) and Telegram name photos
-    for name in sent:
-        at.file_uploader[0].set_value([(name, front, "image/jpeg")]).run()
-        assert next(box for box in at.selectbox if box.label == f"View of {name}").value == "front", name
+    name = "IMG-20261207-WA0003.jpg"  # as WhatsApp on Android names a photo (more: the test below)
+    at.file_uploader[0].set_value([(name, front, "image/jpeg")]).run()
+    assert next(box for box in at.selectbox if box.label == f"View of {name}").value == "front"
     at.file_uploader[0].set_value([("IMG_1234.jpg", front, "image/jpeg"),
                                    ("IMG_1234 copy.jpg", front, "image/jpeg")]).run()
     next(box for box in at.selectbox if box.label == "View of IMG_1234 copy.jpg").set_value("left").run()
     assert any("are the same photo" in e.value for e in at.error)
     assert at.button(key="save_session").disabled
+
+
+@pytest.mark.parametrize(("name", "view"), [
+    ("IMG_1234.jpg", "front"), ("IMG_E1234.JPG", "front"), ("PXL_20261207_101522123.jpg", "front"),
+    ("20261207_101522.jpg", "front"), ("IMG-20261207-WA0003.jpg", "front"),
+    ("WhatsApp Image 2026-12-07 at 10.15.22 AM.jpeg", "front"), ("photo_2026-12-07_10-15-22.jpg", "front"),
+    ("IMG_1234 copy.jpg", "front"), ("session1_front.jpg", "front"), ("left.jpg", "left"),
+    ("photo left.jpg", "left"), ("session1_left-cheek.jpg", "close-up: left cheek"),
+    ("IMG_1234 left cheek.jpg", "close-up: left cheek"), ("cheek.jpg", "close-up: cheek"),
+    ("frontal scar.png", "close-up: frontal scar"), ("Щека.jpg", "close-up: щека"),
+    ("脸颊.jpg", "close-up: 脸颊"),
+])
+def test_a_files_name_suggests_its_view(name, view):
+    """Phones' and messaging apps' own names are the usual front photo; a name that says a view or an
+    area, in any script, is that one (non-Latin names had become 'front', found in review)."""
+    assert guess_view(name) == view
 
 
 def test_the_patient_chosen_stays_chosen_on_every_page(data):

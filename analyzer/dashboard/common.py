@@ -8,6 +8,7 @@ names the signed-in user (:func:`me`); the records refuse what they may not see.
 from __future__ import annotations
 
 import math
+import re
 from urllib.parse import urlsplit
 
 import cv2
@@ -158,3 +159,29 @@ def _app_root() -> str:
     prefix = str(st.get_option("server.baseUrlPath") or "").strip("/")
     root = f"/{prefix}/" if prefix else "/"
     return f"{parts.scheme}://{parts.netloc}{root}" if parts.netloc else root
+
+
+# the words of names phones, cameras and messaging apps give photos, which say nothing of the view:
+# IMG_1234, IMG_E1234 (edited), PXL_20261207_101522, DSCN0042, 20261207_101522 (Samsung),
+# WhatsApp Image 2026-12-07 at 10.15.22 AM, IMG-20261207-WA0003 (WhatsApp on Android),
+# photo_2026-12-07_10-15-22 (Telegram), signal-2026-12-07-101522, "... copy"
+_CAMERA_WORDS = frozenset({"img", "e", "pxl", "mvimg", "dsc", "dscf", "dscn", "dcim", "photo", "image",
+                           "picture", "snapshot", "whatsapp", "wa", "at", "am", "pm", "telegram", "signal",
+                           "copy"})
+
+
+def guess_view(name: str) -> str:
+    """The view a file's name suggests: front for a camera's own name, else a view or close-up it names.
+
+    "session1_left-cheek.jpg" is the close-up "left cheek"; "IMG_1234 left cheek.jpg" too (the
+    camera's words are dropped); "Щека.jpg" the close-up "щека" (any script's letters).
+    """
+    stem = re.sub(r"\.[a-z0-9]+$", "", name.lower())
+    words = re.findall(r"[^\W\d_]+", stem)  # letters of any script
+    if set(words) <= _CAMERA_WORDS:  # digits alone too (Samsung's 20261207_101522)
+        return "front"  # the usual photo: the practitioner changes it for a close-up
+    for view in ("front", "left", "right"):
+        if view in words and "cheek" not in words:
+            return view
+    words = [w for w in words if w not in _CAMERA_WORDS and w not in ("session", "visit")] or ["close-up"]
+    return f"close-up: {' '.join(words)[:40]}"

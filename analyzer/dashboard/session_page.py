@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import streamlit as st
 
-from analyzer.dashboard.common import chosen_patient, me, records, view_label
+from analyzer.dashboard.common import chosen_patient, guess_view, me, records, view_label
 from analyzer.records import PhotoUpload, RecordError
 
 TREATMENTS = ["microneedling", "RF microneedling", "follow-up photos", "review"]
@@ -66,36 +65,13 @@ uploads = st.file_uploader(
          "camera saw it, and its colour is much noisier.")
 
 
-# a phone's or app's own name for a photo (IMG_1234, PXL_20261201_101010, WhatsApp Image 2026-12-01
-# at 10.10.10) says nothing of the view
-# the words of names phones, cameras and messaging apps give photos: IMG_1234, IMG_E1234 (edited),
-# PXL_20261207_101522, DSCN0042, WhatsApp Image 2026-12-07 at 10.15.22 AM, IMG-20261207-WA0003
-# (WhatsApp on Android), photo_2026-12-07_10-15-22 (Telegram), signal-2026-12-07-101522, "... copy"
-_CAMERA_WORDS = frozenset({"img", "e", "pxl", "mvimg", "dsc", "dscf", "dscn", "dcim", "photo", "image",
-                           "picture", "snapshot", "whatsapp", "wa", "at", "am", "pm", "telegram", "signal",
-                           "copy"})
-
-
-def _guess_view(name: str) -> str:
-    """The view a file's name suggests: front for a camera's own name; a close-up's name without digits."""
-    stem = re.sub(r"\.[a-z0-9]+$", "", name.lower())
-    if set(re.findall(r"[a-z]+", stem)) <= _CAMERA_WORDS:
-        return "front"  # the usual photo: the practitioner changes it for a close-up
-    for view in ("front", "left", "right"):
-        if re.search(rf"(^|[^a-z]){view}([^a-z]|$)", stem) and "cheek" not in stem:
-            return view
-    words = re.sub(r"[^a-z']+", " ", stem).split()  # "session1_left-cheek": left cheek
-    words = [w for w in words if w not in ("session", "visit")] or ["close-up"]
-    return f"close-up: {' '.join(words)[:40]}"
-
-
 VIEW_CHOICES = ["front", "left", "right", "close-up"]
 known_close_ups = [v.removeprefix("close-up: ") for v in r.views(me(), patient.id)
                    if v.startswith("close-up: ")]
 checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})  # this patient's
 ready, current = [], set()
 for upload in uploads or []:
-    guess = _guess_view(upload.name)
+    guess = guess_view(upload.name)
     col_img, col_info = st.columns([1, 2])
     with col_info:
         kind = st.selectbox(f"View of {upload.name}", VIEW_CHOICES, key=f"view_{upload.file_id}",
