@@ -15,7 +15,7 @@ Two parts (docs/metrics.md, "Photos compressed again"):
 
 Usage::
 
-    python bench/compression.py [--trials 4]     # about 8 minutes on 2 cores
+    python bench/compression.py [--trials 4]     # about 4 minutes on 2 cores
 """
 
 from __future__ import annotations

@@ -383,6 +383,8 @@ def test_two_later_visits_one_sent_by_a_messaging_app_do_not_claim_a_texture_cha
     for texture in ("Roughness", "Fine lines and wrinkles", "Pores"):
         assert not changes.loc[texture, "Beyond noise"], texture
     assert any("against the baseline" in w.value and "the later photo at 70" in w.value for w in at.warning)
+    assert any("Not judged" in c.value and "pores" in c.value and "erythema" not in c.value
+               for c in at.caption)
 
 
 def test_a_drawn_area_is_named_on_every_page_and_the_whole_skin_comes_back(data):

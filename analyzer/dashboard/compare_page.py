@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -125,16 +127,20 @@ if a_after is not None and a_after.status == "measured":
         values_before, values_after = shown.get(before.id, {}), shown.get(after.id, {})
     light = a_after.result.get("light", "camera")
     drawn_mm2 = a_after.result["before_context"]["area_mm2"] if a_after.result.get("drawn") else None
-    rows = []
+    # the photos read: the later visit's and the baseline's, and the earlier visit's when it is not
+    # the baseline (each visit is measured against the baseline)
+    read = [q for a in (a_before, a_after) if a is not None for q in a.result.get("jpeg_quality", [])]
+    rows, unjudged = [], []
     for m in METRICS:
         after_value, before_value = values_after.get(m.key), values_before.get(m.key)
         change = None if after_value is None or before_value is None else after_value - before_value
+        factor = limit_factor(m.key, read)
+        if math.isinf(factor):
+            unjudged.append(m.label.lower())
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
         else:
-            # the photos read: both visits' (each measured against the baseline) and the baseline's
-            read = [q for a in (a_before, a_after) for q in a.result.get("jpeg_quality", [])]
-            limit = minimal_detectable_change(m.key, light, area_mm2=drawn_mm2) * limit_factor(m.key, read)
+            limit = minimal_detectable_change(m.key, light, area_mm2=drawn_mm2) * factor
             beyond = change is not None and abs(change) > limit
         rows.append({"Measure": m.label, "Unit": m.unit, "Before": fmt(m.key, before_value),
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
@@ -143,5 +149,7 @@ if a_after is not None and a_after.status == "measured":
     scale = "" if from_baseline else ("*Before* and *After*: the baseline's reading plus each visit's "
                                       "change from it, as on *Progress* (each visit is compared with the "
                                       "baseline). ")
+    not_judged = (f" *Not judged*, a photo being compressed too much (see above): {', '.join(unjudged)}."
+                  if unjudged else "")
     st.caption(f"{area_caption(outline)} {scale}*Beyond noise*: larger than repeat photos of unchanged skin "
-               "differ (minimal detectable change, docs/metrics.md).")
+               f"differ (minimal detectable change, docs/metrics.md).{not_judged}")
