@@ -35,6 +35,7 @@ from analyzer.color import (
     block_means,
     block_shares,
     estimate_illuminant,
+    lab,
     match_tone,
     match_tone_pairs,
     match_tone_power,
@@ -91,6 +92,11 @@ _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
 _TONE_SAMPLE_PIXELS = 250_000  # and the tone curve on at most about this many block means
 _TONE_BLOCK = 8  # px: the tone curve is fitted on block means no smaller than a JPEG block
 _MIN_AREA_MM2 = 25.0  # less skin than 5 x 5 mm is too little to measure
+# Skin has colour: the median CIELAB chroma of the area measured, as the camera saw it, is
+# 16.9..22.5 on the demo's 17 photos, 17.6 on the astronaut phantom, 35 on Hopper's, 15.3..27 on a
+# close-up under white balance +-12 % per channel, 32..40 with 1..3 OD more melanin (darker skin);
+# a black-and-white photo reads 0, a grey card or a white wall 0..2. Below this: NoSkin.
+MIN_SKIN_CHROMA = 5.0
 # light that fell unevenly is evened out beyond this many stops (LightField.stops): repeat photos
 # of the demo patient's three views and its whole course reach 0.006, the phantoms' relightings
 # 0.007 (the issue's) and 0.015 (other phones' looks); a side of the face at 0.85x its light 0.17,
@@ -242,7 +248,8 @@ def analyze(img: np.ndarray, mask: np.ndarray | None = None, *, px_per_mm: float
     Raises
     ------
     NoSkin
-        Less than 25 mm² of skin to measure.
+        Less than 25 mm² of skin to measure, or an area with no colour (a black-and-white
+        photo, a grey card: median CIELAB chroma under :data:`MIN_SKIN_CHROMA`).
     """
     check_rgb8(img, "photo")
     skin = regions(img, mask=mask, px_per_mm=px_per_mm)
@@ -271,7 +278,8 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     Raises
     ------
     NoSkin
-        Less than 25 mm² of the area left to measure in both photos.
+        Less than 25 mm² of the area left to measure in both photos, or either photo's area
+        with no colour (see :func:`analyze`).
     ValueError
         A mask not of the baseline's size.
     """
@@ -327,9 +335,10 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
             raise NoSkin(f"the later photo hides {100 * hidden_share:.1f} % of the baseline's skin (glare, "
                          f"dark hair or deep shadow), leaving {left_mm2:.0f} mm² to compare (need "
                          f"{_MIN_AREA_MM2:.0f}): retake it with less light on the skin and nothing over it")
-    m_before = _measure(before, common, illuminant)  # first: NoSkin when too little of it is left
+    m_before = _measure(before, common, illuminant, whose="the baseline")  # NoSkin when too little is left
     moving = _to_moving(common, alignment, after.shape[:2])
-    m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level, gain=later_light)
+    m_after = _measure(after, moving, illuminant, tone=tone, level=m_before.red_level, gain=later_light,
+                       whose="the later photo")
     m_after = _track_spots(m_before, m_after, common, alignment)
     light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it
     delta, significant = {}, {}
@@ -566,7 +575,7 @@ def _card_tone(moving: np.ndarray, moving_card: Card, fixed: np.ndarray, fixed_c
 
 
 def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone: Tone = IDENTITY_TONE,
-             level: float | None = None, gain: LightField | None = None) -> Metrics:
+             level: float | None = None, gain: LightField | None = None, whose: str = "the photo") -> Metrics:
     area_mm2 = np.count_nonzero(skin.mask) / skin.px_per_mm**2
     if area_mm2 < _MIN_AREA_MM2:
         raise NoSkin(f"too little skin to measure ({area_mm2:.0f} mm², need {_MIN_AREA_MM2:.0f}): "
@@ -575,10 +584,15 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     x0, y0, x1, y1 = box
     ppm = skin.px_per_mm * factor
     crop = _resample(srgb_to_linear(img[y0:y1, x0:x1]), factor)
+    mask = _resample_mask(skin.mask[y0:y1, x0:x1], factor)
+    chroma = _median_chroma(crop, mask)
+    if chroma < MIN_SKIN_CHROMA:
+        raise NoSkin(f"{whose} has no colour where skin was to be measured (median chroma {chroma:.1f}, "
+                     "where skin reads 10 or more): a black-and-white photo or filter, or not skin (a "
+                     "grey card, a wall, a page). Take a colour photo of the skin")
     if gain is not None:  # light that fell unevenly, evened out (compare)
         crop = np.minimum(crop * gain.gain(box, crop.shape[:2])[..., None], 1.0)
     crop = tone.apply(crop)
-    mask = _resample_mask(skin.mask[y0:y1, x0:x1], factor)
     zones = {name: _resample_mask(z[y0:y1, x0:x1], factor) for name, z in skin.zones.items()}
 
     reflectance = normalize(crop, illuminant)
@@ -620,6 +634,14 @@ def _measure(img: np.ndarray, skin: SkinRegions, illuminant: Illuminant, *, tone
     return Metrics(values=values, px_per_mm=skin.px_per_mm, scale_source=skin.scale_source,
                    area_mm2=float(area_mm2), illuminant=illuminant, red_level=float(level), spots=in_photo,
                    maps=maps, notes=tuple(notes))
+
+
+def _median_chroma(linear: np.ndarray, mask: np.ndarray) -> float:
+    """Median CIELAB chroma C* of `linear` (H, W, 3 float32, 0..1) over `mask`, on at most ~20 000 pixels."""
+    pixels = linear[mask]
+    pixels = pixels[:: max(1, len(pixels) // 20_000)]
+    values = lab(pixels)
+    return float(np.median(np.hypot(values[:, 1], values[:, 2]))) if len(values) else 0.0
 
 
 def _frame(skin: SkinRegions, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], float]:

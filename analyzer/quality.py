@@ -17,6 +17,10 @@ Checked on every upload, before anything is stored or measured:
   were measured at (85), as a messaging app or e-mail saves a photo it sends,
   fine texture is not comparable (demo repeat photos saved again at 70: roughness
   up to 4.3 minimal detectable changes);
+* **colour**: a photo with next to no colour anywhere (black and white, a camera's
+  filter, a greyscale scan) cannot show redness or pigmentation, which are read from
+  colour: its 90th percentile of CIELAB chroma, under 4 (the demo photos: 25 to 28;
+  a grey wall's JPEG noise: 2; a black-and-white photo: 0);
 * **colour cast**: the colour of the brightest unclipped pixels -- specular
   highlights and white surfaces reflect the light source's colour;
 * **face**: found or not -- by the face-landmark model (:mod:`analyzer.landmarks`)
@@ -51,6 +55,7 @@ _MAX_CLIPPED = 0.05  # share of pixels at pure white
 _MAX_CRUSHED = 0.20  # share of pixels at black
 _DARK_MEDIAN, _BRIGHT_MEDIAN = 50, 235  # median luminance, 0..255
 _MAX_DARKER_STOPS = 1.0  # less light than the baseline's, in stops (texture moves < 0.6 MDC at 1 stop)
+_MIN_COLOUR = 4.0  # 90th percentile of CIELAB chroma below this: no colour (demo photos 25..28, grey wall 2)
 _MAX_CAST = 14.0  # chroma (CIELAB a*, b*) of the highlights' colour
 _MAX_CAST_CHANGE = 8.0  # vs baseline
 _MAX_TURN_DEG = 5.0  # yaw or pitch vs baseline; the mesh's pose repeats within ~0.5 degrees
@@ -61,8 +66,8 @@ _MAX_ABS_TURN_DEG = 15.0  # yaw without a baseline: more is not a frontal photo
 class QualityIssue:
     """One problem with a capture: a stable `code` for software, a `message` for people."""
 
-    code: str  # "blurred", "dark", "overexposed", "compressed", "colour_cast", "no_face", "face_size",
-    #            "face_position", "head_turned", "head_tilted"
+    code: str  # "blurred", "dark", "overexposed", "compressed", "no_colour", "colour_cast", "no_face",
+    #            "face_size", "face_position", "head_turned", "head_tilted"
     message: str
 
 
@@ -101,6 +106,7 @@ class QualityReport:
     shape: tuple[int, int] = (0, 0)  # (height, width) of the assessed photo, px
     face_luminance: float | None = None  # median luminance inside the face's box, 0..255; None: no face
     jpeg_quality: int | None = None  # 1..100 it was last saved at; None: no sign of it below ~95
+    colour: float | None = None  # 90th percentile of CIELAB chroma (camera's white balance); None: not read
 
     @property
     def ok(self) -> bool:
@@ -116,6 +122,7 @@ class QualityReport:
             "median_luminance": round(self.median_luminance, 1),
             "face_luminance": None if self.face_luminance is None else round(self.face_luminance, 1),
             "jpeg_quality": self.jpeg_quality,
+            "colour": None if self.colour is None else round(self.colour, 2),
             "highlight_cast": [round(v, 2) for v in self.highlight_cast],
             "height": int(self.shape[0]),
             "width": int(self.shape[1]),
@@ -136,7 +143,7 @@ class QualityReport:
             median_luminance=d["median_luminance"], highlight_cast=tuple(d["highlight_cast"]),
             face=None if face is None else Face(**face),
             shape=(d.get("height", 0), d.get("width", 0)), face_luminance=d.get("face_luminance"),
-            jpeg_quality=d.get("jpeg_quality"),
+            jpeg_quality=d.get("jpeg_quality"), colour=d.get("colour"),
         )
 
 
@@ -201,6 +208,7 @@ def _measure(img: np.ndarray) -> dict:
         "crushed_share": float((small.max(axis=2) <= 5).mean()),
         "median_luminance": float(np.median(gray)),
         "highlight_cast": _highlight_cast(small),
+        "colour": _colour(small),
         "face": face,
         "face_luminance": _face_luminance(gray, face, scale),
         "jpeg_quality": jpeg_quality(img),
@@ -233,6 +241,17 @@ def _face(img: np.ndarray, small: np.ndarray, scale: float) -> Face | None:
         return None if found is None else Face(*found.box(), yaw_deg=found.yaw_deg, pitch_deg=found.pitch_deg)
     box = _face_box(small, scale)
     return None if box is None else Face(*box)
+
+
+def _colour(rgb: np.ndarray) -> float:
+    """90th percentile of CIELAB chroma (C*, 0..~130) over `rgb` (uint8 sRGB), on every 4th pixel.
+
+    Skin, backdrops and clothing leave a colour photo well above :data:`_MIN_COLOUR`; a
+    photo with equal R, G and B everywhere reads 0.
+    """
+    sample = np.ascontiguousarray(rgb[::4, ::4]).astype(np.float32) / 255
+    chroma = cv2.cvtColor(sample, cv2.COLOR_RGB2LAB)[..., 1:]
+    return float(np.percentile(np.hypot(chroma[..., 0], chroma[..., 1]), 90))
 
 
 def _highlight_cast(rgb: np.ndarray) -> tuple[float, float]:
@@ -293,6 +312,11 @@ def _absolute_issues(m: dict):
                            "(a phone's camera saves at 90 or more), as a messaging app or e-mail does when "
                            "it sends one: fine lines, pores and roughness cannot be compared on it. Upload "
                            "the photo as the phone took it (sent as a file or document, or by cable).")
+    if m["colour"] < _MIN_COLOUR:
+        yield QualityIssue("no_colour", "The photo has no colour (black and white, or a camera filter): "
+                           "redness and pigmentation are read from the skin's colour. Switch off the "
+                           "camera's filter or black-and-white mode and take it in colour.")
+        return  # no colour: no cast to name either
     a, b = m["highlight_cast"]
     if np.hypot(a, b) > _MAX_CAST:
         yield QualityIssue("colour_cast", f"The light is strongly {_hue_word(a, b)}: use the clinic's usual "

@@ -17,6 +17,7 @@ import pytest
 from phantoms.skin import plant_haemoglobin
 
 from analyzer import NoSkin, analyze, compare, load_image
+from analyzer.color import MELANIN, linear_to_srgb, srgb_to_linear
 from analyzer.metrics import METRICS, info
 from analyzer.recovery import fit_fading
 from analyzer.skin import ZONES, regions
@@ -315,6 +316,48 @@ def test_a_photo_without_skin_is_refused():
     wall = np.full((600, 800, 3), (60, 90, 200), np.uint8)  # a blue wall
     with pytest.raises(NoSkin, match="too little skin"):
         analyze(wall)
+
+
+def _black_and_white(photo: np.ndarray) -> np.ndarray:
+    """`photo` as a phone's black-and-white mode saves it: equal R, G, B, JPEG 92."""
+    grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    ok, encoded = cv2.imencode(".jpg", cv2.merge([grey, grey, grey]), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return load_image(encoded.tobytes())
+
+
+@pytest.mark.parametrize("view", ["front", "left-cheek"])
+def test_a_black_and_white_photo_is_not_measured_as_skin_without_redness(view):
+    """With no colour, erythema and melanin would read 0 (as if all redness had gone): refused, saying why."""
+    colour = _photo(f"session1_{view}.jpg")
+    with pytest.raises(NoSkin, match=r"^the photo has no colour .*median chroma 0\.\d.*black-and-white"):
+        analyze(_black_and_white(colour))
+    later = _photo(f"session2_{view}.jpg")
+    with pytest.raises(NoSkin, match=r"^the later photo has no colour"):
+        compare(colour, _black_and_white(later))
+    with pytest.raises(NoSkin, match=r"^the baseline has no colour"):
+        compare(_black_and_white(colour), later)
+
+
+@pytest.mark.parametrize("grey", [(128, 128, 128), (236, 235, 233), (90, 92, 95)])
+def test_a_grey_card_or_white_wall_is_not_measured_as_skin(grey):
+    """Neutral surfaces fall inside the skin-chroma box that allows for colour casts: refused by colour."""
+    rng = np.random.default_rng(0)
+    surface = np.clip(rng.normal(grey, 3.0, (900, 1200, 3)), 0, 255).astype(np.uint8)  # with sensor noise
+    with pytest.raises(NoSkin, match="no colour"):
+        analyze(surface)
+
+
+def test_darker_skin_and_colour_casts_are_still_measured():
+    """The colour limit (chroma 5) sits well below any skin: 1-3 OD more melanin, white balance +-12 %."""
+    cheek = _photo("session1_left-cheek.jpg")
+    mask = regions(cheek).mask
+    linear = srgb_to_linear(cheek)
+    for melanin_od in (1.0, 3.0):  # ITA about 0 and -50 degrees: brown to dark skin
+        darker = np.where(mask[..., None], linear * np.exp(-melanin_od * MELANIN), linear)
+        analyze(np.round(linear_to_srgb(darker) * 255).astype(np.uint8))
+    for gains in ((0.88, 1.0, 1.12), (1.12, 1.0, 0.88), (0.88, 1.12, 0.88)):
+        cast = np.clip(linear_to_srgb(linear * np.asarray(gains, np.float32)), 0, 1)
+        analyze(np.round(cast * 255).astype(np.uint8))
 
 
 def test_a_drawn_area_too_small_to_measure_is_refused_by_compare_too():

@@ -87,6 +87,16 @@ def test_colour_cast_is_named(front, gains, word):
     assert cast and word in cast[0].message
 
 
+def test_a_black_and_white_photo_is_told_to_be_taken_in_colour(front):
+    grey = cv2.cvtColor(front, cv2.COLOR_RGB2GRAY)
+    report = assess(cv2.merge([grey, grey, grey]), front)
+    assert "no_colour" in _codes(report) and "in colour" in report.issues[0].message
+    assert "colour_cast" not in _codes(report)
+    assert report.colour < 0.1 and QualityReport.from_dict(report.to_dict()).colour < 0.1
+    # the demo photos read 25..28, far from the limit of 4
+    assert assess(front).colour > 20
+
+
 def test_face_missing_small_or_off_centre_compared_with_the_baseline(front):
     no_face = np.ascontiguousarray(front[1800:])
     assert "no_face" in _codes(assess(no_face, front))
