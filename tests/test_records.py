@@ -20,6 +20,7 @@ import textwrap
 import threading
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -302,6 +303,21 @@ def test_a_photo_a_messaging_app_compressed_is_said_at_upload_and_its_texture_no
     assert a.status == "measured" and later_read == 72 and baseline_read >= 85  # as the camera saved it
     assert not any(flag for key, flag in a.significant.items() if key.split(".")[-2] == "texture")
     assert any("JPEG quality" in note for note in a.result["notes"])
+
+
+def test_a_black_and_white_photo_is_said_at_upload_and_stored_unmeasured_with_the_reason(me, records,
+                                                                                         demo_front):
+    """Its erythema and melanin would read 0: a visit of 'all redness gone' that never happened."""
+    p = _patient(records, me)
+    records.add_session(me, p.id, started_at=WHEN, photos=[PhotoUpload(demo_front["session1_front"])])
+    grey = cv2.cvtColor(load_image(demo_front["session3_front"]), cv2.COLOR_RGB2GRAY)
+    upload = PhotoUpload(_jpeg(cv2.merge([grey, grey, grey])))
+    assert "no_colour" in [i.code for i in records.prepare_photo(me, p.id, upload).quality.issues]
+    s = records.add_session(me, p.id, started_at=WHEN + dt.timedelta(days=30), photos=[upload])
+    a = records.analyze(me, s.photos[0].id)
+    assert a.status == "no_skin" and a.message.startswith("the later photo has no colour")
+    (_, later) = records.timeline(me, p.id, "front").points
+    assert later.status == "no_skin" and not later.values and later.message == a.message
 
 
 def test_close_ups_are_named_views(me, records, photos):
