@@ -207,13 +207,19 @@ def _reader(image: np.ndarray, max_side: int = 900) -> ImageReader:
 
 
 def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float, h: float) -> None:
-    """A small line chart of ``key`` over the visits in the box (x, y, w, h), points by significance."""
+    """A small line chart of ``key`` over the visits in the box (x, y, w, h), points by significance.
+
+    Labelled as a patient reads it: which way is higher in words, and under the box the first
+    and the latest visit's dates with their values (not the axis's limits, which are padding).
+    """
     meta = info(key)
     points = [(p.session.started_at, p.values.get(key), p) for p in timeline.points]
     points = [(t, v, p) for t, v, p in points if v is not None and math.isfinite(v)]
     c.setFont("Helvetica-Bold", 9)
     c.setFillColor(_DARK)
     c.drawString(x, y + h + 2 * mm, f"{meta.label} ({meta.unit})")
+    c.setFont("Helvetica", 7)
+    c.drawRightString(x + w - 1 * mm, y + h - 3 * mm, meta.direction)
     c.setStrokeColor(HexColor("#dddddd"))
     c.rect(x, y, w, h, stroke=1, fill=0)
     if len(points) < 1:
@@ -223,7 +229,7 @@ def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float
     values = [v for _, v, _ in points]
     lo, hi = min(values), max(values)
     pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 10 ** -meta.decimals)
-    lo, hi = lo - pad, hi + pad
+    lo, hi = lo - pad, hi + 2 * pad  # room at the top for the direction
 
     def at(t, v):
         return (x + 4 * mm + (w - 8 * mm) * (t.timestamp() - t0) / span,
@@ -242,5 +248,8 @@ def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float
         c.circle(px, py, 1.6 * mm, stroke=0, fill=1)
     c.setFillColor(_DARK)
     c.setFont("Helvetica", 7)
-    c.drawString(x + 1 * mm, y + h - 3 * mm, f"{hi:.{meta.decimals}f}")
-    c.drawString(x + 1 * mm, y + 1 * mm, f"{lo:.{meta.decimals}f}")
+    ends = points[:1] if len(points) == 1 else [points[0], points[-1]]
+    with_year = ends[0][0].year != ends[-1][0].year
+    for (t, v, _), draw in zip(ends, (c.drawString, c.drawRightString), strict=False):
+        date = f"{t:%d %b %Y}" if with_year else f"{t:%d %b}"
+        draw(x if draw == c.drawString else x + w, y - 3.4 * mm, f"{date}: {v:.{meta.decimals}f}")

@@ -176,3 +176,21 @@ def test_a_script_neither_font_has_is_not_sent_to_the_cjk_fonts():
     assert {font for font, _ in _runs("สมชาย Ana")} == {"DejaVuSans"}
     assert _runs("Ana 王") == [("DejaVuSans", "Ana "), ("STSong-Light", "王")]
     assert _runs("김 王") == [("HYSMyeongJo-Medium", "김"), ("DejaVuSans", " "), ("HYSMyeongJo-Medium", "王")]
+
+
+def test_the_reports_charts_name_the_first_and_latest_visits_dates_and_values(timeline):
+    """Not the axis's limits, which are padding: the corners read 19.9 and 8.2 for visits from 9.5 to 18.5."""
+    patient = PatientRecord(1, "Ana Müller", None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
+    photo = np.full((400, 300, 3), 180, np.uint8)
+    text = PdfReader(io.BytesIO(patient_report(patient, timeline, photo, photo, [], version="1.0",
+                                               today=dt.date(2026, 6, 1)))).pages[0].extract_text()
+    for label in ("02 Mar: 12.5", "25 May: 9.5", "02 Mar: 6", "25 May: 4", "02 Mar: 50.00", "higher = redder",
+                  "lower = smoother"):
+        assert label in text, label
+    later = timeline.points[-1]
+    next_year = TimelinePoint(_session(9, dt.datetime(2027, 1, 15, 10), None), 109, "measured", "",
+                              {**later.values, EI: 8.0}, {EI: -4.5}, {EI: True}, "reference")
+    longer = Timeline(1, "front", 100, (*timeline.points, next_year))
+    text = PdfReader(io.BytesIO(patient_report(patient, longer, photo, photo, [], version="1.0",
+                                               today=dt.date(2027, 2, 1)))).pages[0].extract_text()
+    assert "02 Mar 2026: 12.5" in text and "15 Jan 2027: 8.0" in text
