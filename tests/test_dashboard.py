@@ -153,6 +153,8 @@ def test_new_session_checks_uploads_saves_and_measures(data):
     assert not at.exception
     assert any("good photo" in s.value for s in at.success)
     assert any("broken.jpg" in e.value and "Will not be saved" in e.value for e in at.error)
+    assert [box.label for box in at.selectbox if box.label.startswith("View of")] == [
+        "View of session5_front.jpg"]  # a file that is not a photo has no view to choose
     at.number_input(key="s_depth").set_value(1.5)
     at.button(key="save_session").click().run()
     assert not at.exception

@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from analyzer.dashboard.common import chosen_patient, guess_view, me, records, view_label
-from analyzer.records import PhotoUpload, RecordError
+from analyzer.records import PhotoRefused, PhotoUpload, RecordError
 
 TREATMENTS = ["microneedling", "RF microneedling", "follow-up photos", "review"]
 ZONES = ["forehead", "cheeks", "nose", "chin", "perioral", "neck", "décolleté", "acne scars"]
@@ -27,6 +27,7 @@ def _blank_form() -> None:
     for key in [k for k in st.session_state if k.startswith(("s_", "view_", "name_", "known_"))]:
         del st.session_state[key]
     st.session_state["checked_photos"] = {}
+    st.session_state["refused_photos"] = {}
 
 
 if st.session_state.get("session_form_for") != patient.id:  # another patient chosen: a blank visit
@@ -69,9 +70,32 @@ VIEW_CHOICES = ["front", "left", "right", "close-up"]
 known_close_ups = [v.removeprefix("close-up: ") for v in r.views(me(), patient.id)
                    if v.startswith("close-up: ")]
 checked: dict[tuple, object] = st.session_state.setdefault("checked_photos", {})  # this patient's
+refused: dict[str, PhotoRefused] = st.session_state.setdefault("refused_photos", {})  # not a photo: by file
+
+
+def _check(upload, view: str) -> None:
+    """Decode and check `upload` as `view` once (cached); a file that is no photo is refused in any view."""
+    if (upload.file_id, view) in checked or upload.file_id in refused:
+        return
+    try:
+        with st.spinner(f"Checking {upload.name}…"):
+            checked[(upload.file_id, view)] = r.prepare_photo(
+                me(), patient.id, PhotoUpload(upload.getvalue(), view, upload.name))
+    except PhotoRefused as err:
+        refused[upload.file_id] = err
+    except RecordError as err:  # the view: the practitioner can choose another
+        checked[(upload.file_id, view)] = err
+
+
 ready, current = [], set()
 for upload in uploads or []:
     guess = guess_view(upload.name)
+    if not any(key[0] == upload.file_id for key in checked):  # new: a file that is no photo has no view
+        _check(upload, guess)
+    if upload.file_id in refused:
+        st.error(f"Will not be saved: {refused[upload.file_id]}")
+        current.add(upload.file_id)
+        continue
     col_img, col_info = st.columns([1, 2])
     with col_info:
         kind = st.selectbox(f"View of {upload.name}", VIEW_CHOICES, key=f"view_{upload.file_id}",
@@ -93,13 +117,7 @@ for upload in uploads or []:
             view = f"close-up: {name.strip().lower() or 'unnamed'}"
         cache_key = (upload.file_id, view)
         current.add(cache_key)
-        if cache_key not in checked:
-            try:
-                with st.spinner(f"Checking {upload.name}…"):
-                    upload_ = PhotoUpload(upload.getvalue(), view, upload.name)
-                    checked[cache_key] = r.prepare_photo(me(), patient.id, upload_)
-            except RecordError as err:
-                checked[cache_key] = err
+        _check(upload, view)
         result = checked[cache_key]
         if isinstance(result, RecordError):
             st.error(f"Will not be saved: {result}")
@@ -117,6 +135,8 @@ for upload in uploads or []:
     with col_img:
         st.image(result.thumbnail, width="stretch")
 
+for gone in [f for f in refused if f not in current]:
+    del refused[gone]
 for stale in [k for k in checked if k not in current]:  # taken out, or its view changed: free its PNG
     del checked[stale]
 views = [p.view for p in ready]
