@@ -141,9 +141,9 @@ def test_16bit_png_via_cli(capsys, tmp_path, astronaut):
     buf = io.BytesIO()
     Image.fromarray(astronaut[..., 0].astype(np.uint16) * 257).save(buf, "PNG")
     path.write_bytes(buf.getvalue())
-    assert main(["analyze", str(path), "--json"]) == 0
-    photo = json.loads(capsys.readouterr().out)["photo"]
-    assert (photo["format"], photo["bit_depth"]) == ("PNG", 16)
+    # a greyscale scan decodes, and is then refused for having no colour (its redness would read 0)
+    assert main(["analyze", str(path), "--json"]) == 2
+    assert "has no colour" in capsys.readouterr().err
 
 
 # --- as a process ----------------------------------------------------------------------
