@@ -250,6 +250,6 @@ def _chart(c: Canvas, timeline: Timeline, key: str, x: float, y: float, w: float
     c.setFont("Helvetica", 7)
     ends = points[:1] if len(points) == 1 else [points[0], points[-1]]
     with_year = ends[0][0].year != ends[-1][0].year
-    for (t, v, _), draw in zip(ends, (c.drawString, c.drawRightString), strict=False):
+    for (t, v, _), (draw, at_x) in zip(ends, ((c.drawString, x), (c.drawRightString, x + w)), strict=False):
         date = f"{t:%d %b %Y}" if with_year else f"{t:%d %b}"
-        draw(x if draw == c.drawString else x + w, y - 3.4 * mm, f"{date}: {v:.{meta.decimals}f}")
+        draw(at_x, y - 3.4 * mm, f"{date}: {v:.{meta.decimals}f}")

@@ -87,14 +87,14 @@ def _check(upload, view: str) -> None:
         checked[(upload.file_id, view)] = err
 
 
-ready, current = [], set()
+ready, current, still_refused = [], set(), set()
 for upload in uploads or []:
     guess = guess_view(upload.name)
     if not any(key[0] == upload.file_id for key in checked):  # new: a file that is no photo has no view
         _check(upload, guess)
     if upload.file_id in refused:
         st.error(f"Will not be saved: {refused[upload.file_id]}")
-        current.add(upload.file_id)
+        still_refused.add(upload.file_id)
         continue
     col_img, col_info = st.columns([1, 2])
     with col_info:
@@ -135,7 +135,7 @@ for upload in uploads or []:
     with col_img:
         st.image(result.thumbnail, width="stretch")
 
-for gone in [f for f in refused if f not in current]:
+for gone in [f for f in refused if f not in still_refused]:
     del refused[gone]
 for stale in [k for k in checked if k not in current]:  # taken out, or its view changed: free its PNG
     del checked[stale]
