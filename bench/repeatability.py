@@ -67,9 +67,23 @@ from analyzer.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.metrics import METRICS  # noqa: E402
 from analyzer.skin import regions  # noqa: E402
 
+# The light of a capture, each drawn uniformly within +-its value: exposure (a gain on every
+# channel), white balance (a gain on red and on blue), gamma (a power on the tone curve), and the
+# JPEG quality saved at (low, high inclusive). REPEAT: a careful clinic's repeat photos, on which the
+# noise limits are measured; ISSUE: the relightings the phantom tests use (issue 4: exposure +-30 %,
+# white balance +-12 % per channel, gamma +-15 %, JPEG 85), on which bench/light_beyond.py measures
+# how much wider the limits must be for a pair lit beyond the repeat photos.
+REPEAT = {"exposure": 0.15, "balance": 0.05, "gamma": 0.04, "jpeg": (85, 95)}
+ISSUE = {"exposure": 0.30, "balance": 0.12, "gamma": 0.15, "jpeg": (85, 95)}
 
-def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One simulated repeat capture of `photo`: camera move, light, noise, JPEG. uint8 RGB."""
+
+def capture(photo: np.ndarray, rng: np.random.Generator, light: dict = REPEAT,
+            corner: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """One simulated capture of `photo`: camera move, `light` (REPEAT or ISSUE), noise, JPEG. uint8 RGB.
+
+    ``corner``: signs (-1 or +1) of exposure, red balance, blue balance and gamma, each then at the
+    edge of its range rather than drawn (the draws are made all the same, so a seed's sequence holds).
+    """
     h, w = photo.shape[:2]
     angle = math.radians(rng.uniform(-2, 2))
     scale = rng.uniform(0.97, 1.03)
@@ -82,12 +96,18 @@ def capture(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
     linear = srgb_to_linear(photo)
     linear = cv2.warpPerspective(linear, move, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    gains = rng.uniform(0.85, 1.15) * np.array([rng.uniform(0.95, 1.05), 1.0, rng.uniform(0.95, 1.05)])
-    srgb = linear_to_srgb(linear * gains.astype(np.float32)) ** np.float32(rng.uniform(0.96, 1.04))
+    ranges = (light["exposure"], light["balance"], light["balance"], light["gamma"])
+    drawn = [rng.uniform(-r, r) for r in ranges]  # exposure, red, blue, gamma: as offsets from 1
+    if corner is not None:
+        drawn = [sign * r for sign, r in zip(corner, ranges, strict=True)]
+    exposure, red, blue, gamma = (1 + d for d in drawn)
+    gains = exposure * np.array([red, 1.0, blue])
+    srgb = linear_to_srgb(linear * gains.astype(np.float32)) ** np.float32(gamma)
     srgb = srgb * 255 + rng.normal(0, 1.5, srgb.shape).astype(np.float32)
     pixels = np.clip(np.rint(srgb), 0, 255).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "JPEG", quality=int(rng.integers(85, 96)))
+    low, high = light["jpeg"]
+    Image.fromarray(pixels).save(buf, "JPEG", quality=int(rng.integers(low, high + 1)))
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
@@ -151,24 +171,18 @@ def main() -> None:
         print(f"light from the {LIGHTS[light]} ({', '.join(views)}):")
         print(f"  {'metric':<32} {'CV %':>6} {'MDC95':>8} {'zone MDC95':>11}  unit")
         for m in METRICS:
-            mdc[light][m.key] = _mdc(delta[(light, m.key)], m.key)
+            mdc[light][m.key] = mdc95(delta[(light, m.key)], m.key)
             cv[light][m.key] = _cv(delta[(light, m.key)], level[(light, m.key)])
             zone = delta.get((light, "zone." + m.key))
             if zone:
-                zone_mdc[m.key] = _mdc(zone, m.key)
-            shown = f"{_mdc(zone, m.key):11.3f}" if zone else f"{'-':>11}"
+                zone_mdc[m.key] = mdc95(zone, m.key)
+            shown = f"{mdc95(zone, m.key):11.3f}" if zone else f"{'-':>11}"
             print(f"  {m.key:<32} {cv[light][m.key]:6.1f} {mdc[light][m.key]:8.3f} {shown}  {m.unit}")
         print()
     print("# paste into analyzer/metrics/repeatability.py")
     print(f'MEASURED_AT = "{sys.modules["analyzer.compare"].ALGORITHM_VERSION}"')
     for name, table in (("MINIMAL_DETECTABLE_CHANGE", mdc), ("COEFFICIENT_OF_VARIATION", cv)):
-        print(f"{name}: dict[str, dict[str, float]] = {{")
-        for light, values in table.items():
-            print(f'    "{light}": {{')
-            for key, value in values.items():
-                print(f'        "{key}": {_round(value)},')
-            print("    },")
-        print("}")
+        print_table(name, table)
     print("ZONE_MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {")
     for key, value in zone_mdc.items():
         print(f'    "{key}": {_round(value)},')
@@ -184,7 +198,7 @@ def main() -> None:
                 median = statistics.median(areas)
                 print(f"        ({median:.0f}, {{  # {diameter:g} mm disc, {len(areas)} pairs")
                 for m in METRICS:
-                    print(f'            "{m.key}": {_round(_mdc(drawn[(light, diameter, m.key)], m.key))},')
+                    print(f'            "{m.key}": {_round(mdc95(drawn[(light, diameter, m.key)], m.key))},')
                 print("        }),")
             print("    ),")
         print("}")
@@ -203,6 +217,18 @@ LIGHTS = {"reference": "non-skin reference, tone matched",
           "camera": "camera's white balance (no reference)"}
 
 
+def print_table(name: str, table: dict[str, dict[str, float]], shown=None) -> None:
+    """Print `table` (light -> metric key -> figure) as Python to paste into repeatability.py."""
+    shown = shown or (lambda value: str(_round(value)))
+    print(f"{name}: dict[str, dict[str, float]] = {{")
+    for light, values in table.items():
+        print(f'    "{light}": {{')
+        for key, value in values.items():
+            print(f'        "{key}": {shown(value)},')
+        print("    },")
+    print("}")
+
+
 def _drawn_disc(photo: np.ndarray, diameter_mm: float, trial: int) -> np.ndarray:
     """The skin inside a disc `diameter_mm` across, as a practitioner's outline is measured (bool HxW).
 
@@ -218,7 +244,7 @@ def _drawn_disc(photo: np.ndarray, diameter_mm: float, trial: int) -> np.ndarray
     return disc.astype(bool) & skin.mask
 
 
-def _mdc(deltas: list[float], key: str = "") -> float:
+def mdc95(deltas: list[float], key: str = "") -> float:
     """MDC95 from differences between two independent captures (their SD is already sqrt(2) x one's).
 
     A count's is at least 1: a spot at the threshold can come or go with the light even when
