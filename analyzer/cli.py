@@ -172,12 +172,14 @@ def _rounded(values: dict[str, float]) -> dict[str, float | None]:
 
 
 def _metric_table(comparison) -> dict:
-    """Per metric: before, after, change and whether it exceeds measurement noise."""
+    """Per metric: before, after, change, the noise limit it was judged by (null: not judged) and
+    whether it exceeds it."""
     if comparison.after is None:
         return {"not_compared": f"the photos do not align: {comparison.alignment.reason}"}
     before, after = _rounded(comparison.before.to_dict()), _rounded(comparison.after.to_dict())
     delta = _rounded(dict(comparison.delta))
-    return {key: {"before": before[key], "after": after[key], "change": delta[key],
+    limit = {k: None if math.isinf(v) else v for k, v in _rounded(dict(comparison.limits)).items()}
+    return {key: {"before": before[key], "after": after[key], "change": delta[key], "limit": limit[key],
                   "significant": comparison.significant[key]} for key in before}
 
 

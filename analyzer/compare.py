@@ -10,7 +10,9 @@ the baseline's on the non-skin surfaces both show, and measures both photos
 over exactly the same skin -- the baseline's, where the later photo covers
 it. Each change is flagged *significant* only beyond its minimal detectable
 change: what repeat photos of unchanged skin (small pose, exposure, noise and
-JPEG differences) move it by, measured with ``python bench/repeatability.py``.
+JPEG differences) move it by, measured with ``python bench/repeatability.py``;
+for a pair lit more differently than those, beyond limits widened by what such
+light moves it by (``python bench/light_beyond.py``).
 
 Both work in an *analysis frame*: the skin's bounding box, resampled to at
 most 8 px/mm -- fine enough for 0.3 mm lines and pores, and the same for every
@@ -53,7 +55,7 @@ from analyzer.compression import (
     limit_factor,
 )
 from analyzer.images import check_rgb8
-from analyzer.metrics import METRICS
+from analyzer.metrics import METRICS, info
 from analyzer.metrics.pigmentation import (
     APPEAR_MARGIN,
     Spot,
@@ -68,6 +70,7 @@ from analyzer.metrics.pigmentation import (
 )
 from analyzer.metrics.redness import erythema_map, even_level, redness
 from analyzer.metrics.repeatability import (
+    light_beyond_factor,
     light_beyond_measured,
     minimal_detectable_change,
     smallest_drawn_area_measured,
@@ -85,7 +88,7 @@ from analyzer.uneven_light import LightField, uneven_light
 
 __all__ = ["ALGORITHM_VERSION", "Comparison", "Maps", "Metrics", "NoSkin", "analyze", "compare"]
 
-ALGORITHM_VERSION = "1.14"  # bump when a metric or its significance changes; stored with every analysis
+ALGORITHM_VERSION = "1.15"  # bump when a metric or its significance changes; stored with every analysis
 _WORK_PX_PER_MM = 8.0
 _MARGIN_MM = 3.0
 _SAMPLE_PIXELS = 1_000_000  # the light is estimated on about this many pixels
@@ -189,8 +192,12 @@ class Comparison:
 
     When the photos align, ``before`` and ``after`` are measured over the same
     skin (the baseline's, where the later photo covers it), ``delta`` is after
-    minus before per key, and ``significant`` says which deltas exceed the
-    minimal detectable change. When they do not align (``alignment.ok`` is
+    minus before per key, and ``significant`` says which deltas exceed their
+    ``limits`` (same units as the metric; inf: not judged): the minimal
+    detectable change, widened for a photo compressed again
+    (:func:`analyzer.compression.limit_factor`) and, when ``light_beyond``, for a
+    pair lit beyond the repeat photos (:data:`~analyzer.metrics.repeatability.LIGHT_BEYOND_FACTOR`).
+    When they do not align (``alignment.ok`` is
     False), ``after`` is None and ``delta`` and ``significant`` are empty: no
     change is reported that could be a different patch of skin. ``notes`` say, in
     words for people, when the two photos were lit more differently than the repeat
@@ -212,6 +219,8 @@ class Comparison:
     drawn: bool = False
     uneven_light_stops: float = 0.0  # how unevenly the light changed over the skin (LightField.stops)
     jpeg_quality: tuple[int | None, int | None] = (None, None)  # (baseline, later): analyzer.compression
+    limits: Mapping[str, float] = field(default_factory=dict)  # the noise limit each delta was judged by
+    light_beyond: bool = False  # lit beyond the repeat photos: limits widened (LIGHT_BEYOND_FACTOR)
 
     def to_dict(self) -> dict:
         return {
@@ -220,11 +229,13 @@ class Comparison:
             "drawn": self.drawn,
             "uneven_light_stops": round(self.uneven_light_stops, 4),
             "jpeg_quality": list(self.jpeg_quality),
+            "light_beyond": self.light_beyond,
             "tone": self.tone.to_dict(),
             "before": self.before.to_dict(),
             "after": None if self.after is None else self.after.to_dict(),
             "delta": dict(self.delta),
             "significant": dict(self.significant),
+            "limits": dict(self.limits),  # inf (None in the records): not judged
             "notes": list(self.notes),
         }
 
@@ -341,19 +352,21 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
                        whose="the later photo")
     m_after = _track_spots(m_before, m_after, common, alignment)
     light = _light(illuminant, skin) if tone.pixels else "camera"  # no tone matched: as the camera saw it
-    delta, significant = {}, {}
+    delta, significant, limits = {}, {}, {}
     drawn_mm2 = None if mask is None else m_before.area_mm2  # a small area is noisier than the whole skin
     compression = (jpeg_quality(before), jpeg_quality(after))  # a messaging app's JPEG moves some metrics
+    beyond = light_beyond_measured(tone.change()) if light != "camera" else []
     for key, value in m_before.values.items():
         change = m_after.values[key] - value
         delta[key] = change
         limit = minimal_detectable_change(key, light, area_mm2=drawn_mm2) * limit_factor(key, compression)
-        significant[key] = bool(abs(change) > limit) if math.isfinite(change) else False
-    beyond = light_beyond_measured(tone.change()) if light != "camera" else []
+        limits[key] = limit * light_beyond_factor(key, light) if beyond else limit
+        significant[key] = bool(abs(change) > limits[key]) if math.isfinite(change) else False
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
-             f"noise limits were measured on: {'; '.join(beyond)}. A change near its noise limit may be "
-             "the light or the camera; photograph with the same lamp, distance, phone and camera "
-             "settings.",) if beyond else ()
+             f"noise limits were measured on: {'; '.join(beyond)}. Its changes were judged against wider "
+             f"limits, measured on pairs lit so differently ({_widest(limits, light)}), so a smaller change "
+             "goes unseen: photograph with the same lamp, distance, phone and camera settings.",
+             ) if beyond else ()
     if hidden_share >= _HIDDEN_NOTE:
         notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
                   "dark hair or deep shadow) and was measured in neither photo.",)
@@ -373,7 +386,15 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     notes = card_note + _compression_note(compression) + notes
     return Comparison(alignment=alignment, before=m_before, after=m_after, delta=delta,
                       significant=significant, tone=tone, light=light, notes=notes, drawn=mask is not None,
-                      uneven_light_stops=uneven, jpeg_quality=compression)
+                      uneven_light_stops=uneven, jpeg_quality=compression, limits=limits,
+                      light_beyond=bool(beyond))
+
+
+def _widest(limits: Mapping[str, float], light: str) -> str:
+    """Words for the largest factor a pair lit beyond the repeat photos widens these limits by."""
+    whole = [key for key in limits if not key.startswith("zone.")]
+    factor, key = max(((light_beyond_factor(key, light), key) for key in whole), default=(1.0, ""))
+    return f"up to {factor:.2f} times: {info(key).label.lower()}" if key else f"{factor:.2f} times"
 
 
 def _even_light(alignment: Alignment, after: np.ndarray, before: np.ndarray, skin: np.ndarray,

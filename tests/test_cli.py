@@ -247,6 +247,7 @@ def test_compare_reports_each_change_and_whether_it_is_beyond_noise(capsys):
     redness = json.loads(capsys.readouterr().out)["metrics"]["redness.erythema_index"]
     assert redness["change"] == pytest.approx(redness["after"] - redness["before"], abs=1e-3)
     assert redness["change"] > 3 and redness["significant"] is True  # the day after a session
+    assert 0 < redness["limit"] < redness["change"]  # the noise limit it was judged against
     assert main(argv) == 0
     text = capsys.readouterr().out
     line = next(row for row in text.splitlines() if row.strip().startswith("Erythema index"))
@@ -321,7 +322,7 @@ def test_compare_says_when_the_light_differs_beyond_the_repeat_photos(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     (note,) = [line for line in out.splitlines() if line.startswith("light_note: ")]
-    assert "blue balance +" in note and "may be the light" in note
+    assert "blue balance +" in note and "judged against wider limits" in note
 
 
 def _mask_file(tmp_path, photo: Path, box: tuple[int, int, int, int]) -> Path:
