@@ -8,6 +8,7 @@ practitioners saving at once lose nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session as DbSession
 from analyzer import load_image
 from analyzer.dashboard.charts import change_rows
 from analyzer.metrics import info
-from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.repeatability import light_beyond_factor, minimal_detectable_change
 from analyzer.quality import assess
 from analyzer.records import (
     Actor,
@@ -532,6 +533,13 @@ def test_timeline_shows_each_visit_with_metrics_and_change(me, records, demo_fro
     assert last.delta[key] == pytest.approx(own.values[key] - own.result["before"][key])
     assert last.values[key] == pytest.approx(base.values[key] + last.delta[key])
     assert set(last.significant) == set(last.delta)
+    # the limit each change was judged by is kept: session 5's camera drifted beyond the repeat
+    # photos' white balance, so its limits are widened (LIGHT_BEYOND_FACTOR) and the charts judge so
+    assert last.limits == own.limits and set(last.limits) == set(last.delta) and base.limits == {}
+    assert own.result["light_beyond"]
+    uneven = "pigmentation.tone_unevenness"
+    assert last.limits[uneven] == pytest.approx(minimal_detectable_change(uneven, "reference")
+                                                * light_beyond_factor(uneven, "reference"))
     assert records.pending_analyses(SYSTEM) == []
 
 
@@ -774,6 +782,9 @@ def test_export_holds_the_whole_record(me, records, demo_front):
     assert rows[0].startswith("session_date,session_id,view,zone,metric")
     follow = [r for r in rows if r.startswith("2026-04-01") and ",all,redness.erythema_index," in r]
     assert len(follow) == 1 and follow[0].split(",")[-1] in ("yes", "no")
+    header = rows[0].split(",")
+    limit = float(follow[0].split(",")[header.index("noise_limit")])  # the limit its change was judged by
+    assert limit >= minimal_detectable_change("redness.erythema_index", "reference")
     assert records.audit(me, patient_id=p.id)[0].action == "export"
 
 
@@ -1033,8 +1044,11 @@ def test_the_measured_area_migration_keeps_analyses_and_goes_back(database_url, 
     engine.dispose()
     records = Records.open(Settings(tmp_path / "data", database_url))  # and up again, as the dashboard does
     assert records.measured_area(me, p.id, "front") is None
-    # rebuilding the analyses table on SQLite had dropped every change map with the old table
-    assert [records.analysis(me, s.photos[0].id) for s in (s1, s2)] == whole
+    # rebuilding the analyses table on SQLite had dropped every change map with the old table; the
+    # noise limits (revision 0004) went with the downgrade: a change between two later visits is then
+    # not judged (charts.step_limit) until the photo is analysed again
+    kept = [records.analysis(me, s.photos[0].id) for s in (s1, s2)]
+    assert kept == [dataclasses.replace(a, limits={}) for a in whole] and whole[1].limits
     if records.engine.dialect.name == "sqlite":  # off while migrating only
         with records.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

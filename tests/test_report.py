@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from analyzer.dashboard.charts import change_rows, metric_chart, plain_summary, recovery
+from analyzer.dashboard.charts import change_rows, metric_chart, plain_summary, recovery, step_limit
+from analyzer.metrics.repeatability import minimal_detectable_change
 from analyzer.records import PatientRecord, SessionRecord, Timeline, TimelinePoint
 from analyzer.report import patient_report
 
@@ -23,9 +25,12 @@ def _session(i: int, when: dt.datetime, depth: float | None) -> SessionRecord:
     return SessionRecord(i, 1, when, treatment, "Pen", depth, (), (), "", None, None)
 
 
-def _point(i, when, depth, values, delta=None, significant=None) -> TimelinePoint:
+def _point(i, when, depth, values, delta=None, significant=None, limits=None) -> TimelinePoint:
+    """A visit; a follow-up's changes judged against the front view's limits unless `limits` says."""
+    if limits is None and delta:
+        limits = {key: minimal_detectable_change(key, "reference") for key in delta}
     return TimelinePoint(_session(i, when, depth), 100 + i, "measured", "", values, delta or {},
-                         significant or {}, "reference")
+                         significant or {}, "reference", limits or {})
 
 
 @pytest.fixture
@@ -65,6 +70,19 @@ def test_change_rows_judge_each_step_against_noise(timeline):
     assert [r["beyond noise (previous)"] for r in rows] == [None, True, True, True]
     spots = change_rows(timeline, SPOTS)
     assert [r["beyond noise (previous)"] for r in spots][1:] == [False, False, True]  # MDC of spots is 1
+
+
+def test_a_step_is_judged_by_the_wider_limit_of_its_two_visits(timeline):
+    """A visit lit beyond the repeat photos (or compressed again) widens the steps to and from it."""
+    first, treated, later, last = timeline.points
+    wide = {**later.limits, EI: 5.0}  # this visit's light: its changes need 5.0 (its neighbours' 0.08)
+    lit = Timeline(1, "front", 100, (first, treated, replace(later, limits=wide), last))
+    assert [r["beyond noise (previous)"] for r in change_rows(lit, EI)] == [None, True, False, False]
+    unjudged = Timeline(1, "front", 100, (first, treated, replace(later, limits={**wide, EI: None}), last))
+    assert [r["beyond noise (previous)"] for r in change_rows(unjudged, EI)] == [None, True, None, None]
+    assert step_limit(EI, {}, {EI: 0.1}) == 0.1  # from the baseline: the later visit's own limit
+    assert step_limit(EI, {EI: 0.1}, {}) == 0.1
+    assert step_limit(EI, {EI: 0.1}, {SPOTS: 1.0}) == float("inf")  # no limit held: not judged
 
 
 def test_recovery_fits_the_fading_after_the_last_treatment_with_follow_ups(timeline):

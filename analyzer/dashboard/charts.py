@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,8 @@ from analyzer.metrics.repeatability import minimal_detectable_change
 from analyzer.records import Timeline, TimelinePoint
 from analyzer.recovery import Fading, fit_fading
 
-__all__ = ["Recovery", "change_rows", "metric_chart", "plain_summary", "recovery", "recovery_chart"]
+__all__ = ["Recovery", "change_rows", "metric_chart", "plain_summary", "recovery", "recovery_chart",
+           "step_limit"]
 
 _SIGNIFICANT = "#c0392b"
 _NOT_SIGNIFICANT = "#b0b0b0"
@@ -32,13 +34,27 @@ def _light(point: TimelinePoint) -> str:
     return point.light or "camera"  # the larger (safer) noise figure when unknown
 
 
+def step_limit(key: str, *limits: Mapping[str, float | None]) -> float:
+    """The noise limit of a change between two visits, each measured against the baseline.
+
+    ``limits``: each later visit's ``limits`` (AnalysisRecord's or TimelinePoint's;
+    the baseline's, empty, is left out): the step is the difference of two changes
+    from the baseline, so it is judged against the larger of their limits -- the
+    visit lit beyond the repeat photos or compressed again sets it. inf (not judged)
+    when either visit's change was not judged or holds no limit for ``key``.
+    """
+    values = [given.get(key) for given in limits if given]
+    return max((math.inf if v is None else float(v) for v in values), default=math.inf)
+
+
 def change_rows(timeline: Timeline, key: str) -> list[dict]:
     """One row per measured visit: value, change vs baseline and vs the previous visit, each flagged.
 
     Change vs the baseline is the analysis's own (measured over the same skin);
     change vs the previous visit is the difference of the two values (on the
     timeline's scale, so the difference of the two visits' changes from the
-    baseline), judged against the metric's minimal detectable change.
+    baseline), judged against the larger of the two visits' limits
+    (:func:`step_limit`; ``None`` when not judged).
     """
     meta = info(key)
     rows, previous = [], None
@@ -47,8 +63,8 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
         if value is None:
             continue
         d_base = point.delta.get(key)
-        d_prev = None if previous is None else value - previous
-        mdc = minimal_detectable_change(key, _light(point), area_mm2=timeline.drawn_mm2)
+        d_prev = None if previous is None else value - _value(previous, key)
+        limit = None if previous is None else step_limit(key, previous.limits, point.limits)
         rows.append({
             "Date": point.session.started_at.strftime("%Y-%m-%d"),
             "Treatment": point.session.treatment + (f" {point.session.needle_depth_mm:g} mm"
@@ -57,9 +73,10 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
             "vs baseline": None if d_base is None else round(d_base, meta.decimals),
             "beyond noise (baseline)": bool(point.significant.get(key)) if d_base is not None else None,
             "vs previous": None if d_prev is None else round(d_prev, meta.decimals),
-            "beyond noise (previous)": None if d_prev is None else bool(abs(d_prev) > mdc),
+            "beyond noise (previous)": (None if d_prev is None or math.isinf(limit)
+                                        else bool(abs(d_prev) > limit)),
         })
-        previous = value
+        previous = point
     return rows
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from analyzer.change_maps import FAMILIES
 from analyzer.compression import limit_factor
 from analyzer.dashboard.area import area_caption, area_panel
+from analyzer.dashboard.charts import step_limit
 from analyzer.dashboard.common import (
     fmt,
     me,
@@ -21,7 +22,6 @@ from analyzer.dashboard.common import (
     view_label,
 )
 from analyzer.metrics import METRICS
-from analyzer.metrics.repeatability import minimal_detectable_change
 
 st.title("Compare")
 patient, views = patient_with_photos()
@@ -125,22 +125,19 @@ if a_after is not None and a_after.status == "measured":
     else:  # as the progress chart shows them: each the baseline's reading plus its change from it
         shown = {p.photo_id: p.values for p in r.timeline(me(), patient.id, view).points}
         values_before, values_after = shown.get(before.id, {}), shown.get(after.id, {})
-    light = a_after.result.get("light", "camera")
-    drawn_mm2 = a_after.result["before_context"]["area_mm2"] if a_after.result.get("drawn") else None
-    # the photos read: the later visit's and the baseline's, and the earlier visit's when it is not
-    # the baseline (each visit is measured against the baseline)
+    # each visit is measured against the baseline: a step between two later visits is judged against
+    # the wider of their limits (light beyond the repeat photos, a photo compressed again)
     read = [q for a in (a_before, a_after) if a is not None for q in a.result.get("jpeg_quality", [])]
     rows, unjudged = [], []
     for m in METRICS:
         after_value, before_value = values_after.get(m.key), values_before.get(m.key)
         change = None if after_value is None or before_value is None else after_value - before_value
-        factor = limit_factor(m.key, read)
-        if math.isinf(factor):
+        if math.isinf(limit_factor(m.key, read)):
             unjudged.append(m.label.lower())
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
         else:
-            limit = minimal_detectable_change(m.key, light, area_mm2=drawn_mm2) * factor
+            limit = step_limit(m.key, a_before.limits if a_before is not None else {}, a_after.limits)
             beyond = change is not None and abs(change) > limit
         rows.append({"Measure": m.label, "Unit": m.unit, "Before": fmt(m.key, before_value),
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
@@ -151,5 +148,8 @@ if a_after is not None and a_after.status == "measured":
                                       "baseline). ")
     not_judged = (f" *Not judged*, a photo being compressed too much (see above): {', '.join(unjudged)}."
                   if unjudged else "")
+    lit = any(a is not None and a.result.get("light_beyond") for a in (a_before, a_after))
+    widened = (" The limits are wider here: a photo was lit more differently from the baseline than repeat "
+               "photos are (see above)." if lit else "")
     st.caption(f"{area_caption(outline)} {scale}*Beyond noise*: larger than repeat photos of unchanged skin "
-               f"differ (minimal detectable change, docs/metrics.md).{not_judged}")
+               f"differ (minimal detectable change, docs/metrics.md).{widened}{not_judged}")

@@ -42,8 +42,11 @@ record.json   everything recorded about you: your details, each visit (treatment
               needle depth, notes), each photo's details and capture check, and the
               measurements of each photo against your first (baseline) photo.
 metrics.csv   the measurements as a table: one row per visit, photo view and
-              measurement, with the change since your first visit and whether that
-              change is larger than the measurement's own noise ("significant").
+              measurement, with the change since your first visit, the noise limit
+              it was judged against ("noise_limit": how much the measurement moves
+              between repeat photos of unchanged skin, wider when a photo's light
+              or compression differed more; blank: not judged) and whether the
+              change is larger than that ("significant").
 photos/       your photos, as stored (no location or camera data).
 
 Measurements: algorithm version {version}. Blank values could not be measured.
@@ -85,7 +88,8 @@ def export_patient(records: Records, actor: Actor, patient_id: int, out: BinaryI
                                                "baseline_photo_id": a.baseline_id,
                                                "algorithm_version": a.algorithm_version,
                                                "metrics": a.values, "change_vs_baseline": a.delta,
-                                               "significant": a.significant, "details": a.result}
+                                               "significant": a.significant, "noise_limits": a.limits,
+                                               "details": a.result}
                     rows.extend(_metric_rows(session, photo.view, a))
                 entry["photos"].append(photo_entry)
             record["sessions"].append(entry)
@@ -114,7 +118,7 @@ def _metric_rows(session, view: str, a) -> list[list]:
         meta = info(metric)
         when = session.started_at.isoformat(sep=" ", timespec="minutes")
         rows.append([when, session.id, view, zone or "all", metric, meta.label, meta.unit, _num(value),
-                     _num(delta.get(key)),
+                     _num(delta.get(key)), _num(a.limits.get(key)),
                      "" if key not in significant else ("yes" if significant[key] else "no")])
     return rows
 
@@ -123,7 +127,7 @@ def _csv(rows: list[list]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["session_date", "session_id", "view", "zone", "metric", "label", "unit", "value",
-                "change_vs_baseline", "significant"])
+                "change_vs_baseline", "noise_limit", "significant"])
     w.writerows(rows)
     return buf.getvalue()
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -145,7 +146,9 @@ class Analysis(Base):
 
     ``status``: "measured", "refused" (photos do not align) or "no_skin".
     ``values``: the photo's metrics; ``delta`` and ``significant``: its change vs the
-    baseline over the same skin (empty for the baseline itself) -- what charts read.
+    baseline over the same skin (empty for the baseline itself) -- what charts read;
+    ``limits``: the noise limit each change was judged against (``Comparison.limits``,
+    None: not judged).
     ``result``: the rest, for the record: alignment, light, tone, the baseline's
     metrics over the shared skin, how each was measured (scale, spots, notes).
     ``area``: the :class:`MeasuredArea` it was measured over, by
@@ -169,6 +172,7 @@ class Analysis(Base):
     values: Mapped[dict] = mapped_column()
     delta: Mapped[dict] = mapped_column()
     significant: Mapped[dict] = mapped_column()
+    limits: Mapped[dict] = mapped_column(default=dict, server_default=text("'{}'"))
     result: Mapped[dict] = mapped_column()
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

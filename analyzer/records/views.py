@@ -101,6 +101,7 @@ class AnalysisRecord:
     result: dict = field(repr=False)  # the rest: alignment, light, tone, "before", how it was measured
     images: dict = field(repr=False)  # kind -> sha256 of images it drew: "aligned", "redness", ...
     seconds: float
+    limits: dict = field(default_factory=dict, repr=False)  # the noise limit each delta was judged by
 
     @property
     def aligned_sha256(self) -> str | None:
@@ -117,9 +118,11 @@ class TimelinePoint:
     two visits is a difference of measured changes, never of two readings over
     different skin; the later photo's own reading over the skin both photos
     show is in its :class:`AnalysisRecord`); ``delta``: change vs the baseline,
-    measured over the same skin; ``significant``: which deltas exceed the
-    minimal detectable change. Empty when the session has no photo of this
-    view or it is not analysed (yet) -- ``status`` says which.
+    measured over the same skin; ``significant``: which deltas exceed their
+    ``limits`` (the minimal detectable change, widened for a photo lit beyond
+    the repeat photos or compressed again; None: not judged). Empty when the
+    session has no photo of this view or it is not analysed (yet) -- ``status``
+    says which.
     """
 
     session: SessionRecord
@@ -130,6 +133,7 @@ class TimelinePoint:
     delta: dict
     significant: dict
     light: str = ""  # follow-ups: "reference", "backdrop", "card" or "camera" (Comparison.light)
+    limits: dict = field(default_factory=dict)  # follow-ups: the noise limit each delta was judged by
 
 
 @dataclass(frozen=True)
