@@ -99,6 +99,13 @@ def test_chart_marks_baseline_significant_and_treatments(timeline):
     assert list(markers.marker.color)[1:] == ["#b0b0b0", "#b0b0b0", "#c0392b"]  # grey: within noise
     treatments = next(t for t in fig.data if t.name == "treatment")
     assert len(treatments.x) == 2 and "needle depth 1.5 mm" in treatments.hovertext[1]
+    # each change says the noise limit it was judged against, or that it was not judged
+    assert markers.hovertext[1].endswith("+0 vs baseline (within noise, ±1.0)")
+    assert markers.hovertext[3].endswith("-2 vs baseline (beyond noise, ±1.0)")
+    first, treated, later, last = timeline.points
+    unjudged = Timeline(1, "front", 100, (first, treated, later, replace(last, limits={SPOTS: None})))
+    markers = next(t for t in metric_chart(unjudged, SPOTS).data if t.name == "Brown spots")
+    assert markers.hovertext[3].endswith("-2 vs baseline (not judged: see the notes on the Compare page)")
 
 
 def test_report_is_a_one_page_pdf_with_the_patients_words(timeline):

@@ -80,6 +80,15 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
     return rows
 
 
+def _judged(point: TimelinePoint, key: str, significant: bool) -> str:
+    """How a visit's change was judged, for its hover: against which noise limit, or not at all."""
+    limit = point.limits.get(key)
+    if limit is None or not math.isfinite(limit):
+        return " (not judged: see the notes on the Compare page)" if key in point.limits else ""
+    words = "beyond" if significant else "within"
+    return f" ({words} noise, ±{limit:.{info(key).decimals + 1}f})"
+
+
 def metric_chart(timeline: Timeline, key: str, *, height: int = 360) -> go.Figure:
     """A metric across visits: baseline dark, changes beyond noise red, others grey; treatments marked."""
     meta = info(key)
@@ -99,9 +108,8 @@ def metric_chart(timeline: Timeline, key: str, *, height: int = 360) -> go.Figur
             else:
                 sig = bool(p.significant.get(key))
                 colours.append(_SIGNIFICANT if sig else _NOT_SIGNIFICANT), symbols.append("circle")
-                change = "" if d is None else f"<br>{d:+.{meta.decimals}f} vs baseline" + \
-                    (" (beyond noise)" if sig else " (within noise)")
-                texts.append(f"{y:.{meta.decimals}f} {meta.unit}{change}")
+                texts.append(f"{y:.{meta.decimals}f} {meta.unit}" + ("" if d is None else
+                             f"<br>{d:+.{meta.decimals}f} vs baseline{_judged(p, key, sig)}"))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=meta.label,
                                  marker={"color": colours, "symbol": symbols, "size": 11,
                                          "line": {"color": "white", "width": 1}},
