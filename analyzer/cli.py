@@ -280,7 +280,9 @@ def _metric_lines(metrics: dict) -> list[str]:
             if value["change"] is None:
                 continue
             mark = " *" if value["significant"] else ""
-            text = (f"{value['before']:{fmt}} -> {value['after']:{fmt}}  ({value['change']:+{fmt}})"
+            limit = ("not judged" if value["limit"] is None
+                     else f"noise ±{value['limit']:.{meta.decimals + 1}f}")
+            text = (f"{value['before']:{fmt}} -> {value['after']:{fmt}}  ({value['change']:+{fmt}}, {limit})"
                     f" {meta.unit}{mark}")
         else:
             if value is None:
@@ -288,5 +290,6 @@ def _metric_lines(metrics: dict) -> list[str]:
             text = f"{value:{fmt}} {meta.unit}"
         lines.append(f"{name:<40} {text}")
     if any(isinstance(v, dict) and v["significant"] for v in metrics.values()):
-        lines.append("* beyond the change repeat photos of unchanged skin show (minimal detectable change)")
+        lines.append("* beyond its noise limit: the change repeat photos of unchanged skin show (minimal "
+                     "detectable change), wider when the light or compression differed more")
     return lines

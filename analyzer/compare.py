@@ -364,8 +364,9 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
         significant[key] = bool(abs(change) > limits[key]) if math.isfinite(change) else False
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. Its changes were judged against wider "
-             f"limits, measured on pairs lit so differently ({_widest(limits, light)}), so a smaller change "
-             "goes unseen: photograph with the same lamp, distance, phone and camera settings.",
+             f"limits, estimated on pairs relit by up to 30 % exposure, 12 % white balance and 15 % tone "
+             f"curve ({_widest(limits, light)}): a change smaller than its wider limit is not flagged. "
+             "Photograph with the same lamp, distance, phone and camera settings.",
              ) if beyond else ()
     if hidden_share >= _HIDDEN_NOTE:
         notes += (f"{100 * hidden_share:.0f} % of the baseline's skin is hidden in the later photo (glare, "
@@ -392,7 +393,7 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
 
 def _widest(limits: Mapping[str, float], light: str) -> str:
     """Words for the largest factor a pair lit beyond the repeat photos widens these limits by."""
-    whole = [key for key in limits if not key.startswith("zone.")]
+    whole = [key for key, limit in limits.items() if not key.startswith("zone.") and math.isfinite(limit)]
     factor, key = max(((light_beyond_factor(key, light), key) for key in whole), default=(1.0, ""))
     return f"up to {factor:.2f} times: {info(key).label.lower()}" if key else f"{factor:.2f} times"
 

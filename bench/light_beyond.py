@@ -16,8 +16,9 @@ light (``Comparison.light``) and metric, each delta is divided by the repeat pho
 and the ratios' own MDC95 -- as ``bench/repeatability.py`` takes it: the larger of 1.96 x
 their SD and the 95th percentile of their size -- is the factor by which the limit is
 widened for such a pair (``LIGHT_BEYOND_FACTOR``, never below 1): light alone then crosses
-the widened limit in about 5 % of such pairs, as it crosses the repeat photos' limit in
-about 5 % of theirs. The largest ratio (the worst pair) is printed beside it. Zones (front
+the widened limit in about 5 % of these pairs, per metric, as it crosses the repeat photos'
+limit in about 5 % of theirs (on other faces more often: docs/metrics.md, "Lit beyond the
+measured range"). The largest ratio (the worst pair) is printed beside it. Zones (front
 view) are judged against the zone limits, all five zones' ratios taken together.
 
 Usage::
@@ -25,7 +26,7 @@ Usage::
     python bench/light_beyond.py [--trials 48] [--views front left-cheek right-cheek
                                                       left-cheek+card right-cheek+card]
 
-About 6 minutes with the defaults on the 2-core machine; it prints a block to paste into
+About 7 minutes with the defaults on the 2-core machine; it prints a block to paste into
 ``analyzer/metrics/repeatability.py``.
 """
 

@@ -252,6 +252,7 @@ def test_compare_reports_each_change_and_whether_it_is_beyond_noise(capsys):
     text = capsys.readouterr().out
     line = next(row for row in text.splitlines() if row.strip().startswith("Erythema index"))
     assert "->" in line and line.rstrip().endswith("*")
+    assert f"noise ±{redness['limit']:.2f})" in line  # the limit it was judged against, as in the JSON
     assert "minimal detectable change" in text
 
 

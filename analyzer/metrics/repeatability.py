@@ -395,8 +395,11 @@ def light_beyond_measured(change: dict[str, float]) -> list[str]:
 # exposure +-30 %, white balance +-12 % per channel, gamma +-15 %, every corner of that range and
 # uniform draws; 46 front views, 80 close-ups with a backdrop, 93 with a card), the MDC95 of each
 # delta / its repeat-photo MDC95, rounded up to 0.05 and never below 1: light alone then crosses a
-# widened limit in about 5 % of such pairs. Per light; "zone": the front view's five zones against
-# the zone limits. The same factor widens a drawn area's limit (measured over the whole skin only).
+# widened limit in about 5 % of the bench's own pairs, per metric. On two other faces' harsher
+# relightings (tests/test_metric_phantoms.py) it did so in 13-16 % of metric-pairs (30-34 % unwidened):
+# fewer, not 5 %. 46 front-view pairs set the "reference" factors: read them to about +-0.2. Per light;
+# "zone": the front view's five zones against the zone limits. The same factor widens a drawn area's
+# limit (measured over the whole skin only) and a tone curve of another shape (not measured).
 LIGHT_BEYOND_FACTOR: dict[str, dict[str, float]] = {
     "reference": {
         "redness.erythema_index": 1.15,
