@@ -236,6 +236,8 @@ class Comparison:
             "delta": dict(self.delta),
             "significant": dict(self.significant),
             "limits": dict(self.limits),  # inf (None in the records): not judged
+            # the light against the baseline's, unrounded (Tone.change()); none read from the camera alone
+            "light_change": self.tone.change() if self.light != "camera" and self.after is not None else {},
             "notes": list(self.notes),
         }
 

@@ -451,7 +451,9 @@ def test_compare_page_warns_when_the_later_photo_was_lit_differently(data):
     """A follow-up 40 % darker than the baseline: outside the light the noise limits were measured on."""
     at = _compare_page_with_a_relit_follow_up(data, "Dim Lamp", 0.6)
     (warning,) = [w.value for w in at.warning if "lit more differently" in w.value]
-    assert "brightness -" in warning and "photograph with the same lamp" in warning
+    assert "brightness -" in warning and "Photograph with the same lamp" in warning
+    assert "judged against wider limits" in warning
+    assert any("The limits are wider here" in c.value for c in at.caption)  # under the table of changes
 
 
 def test_compare_page_says_when_glare_hid_skin_in_the_later_photo(data):

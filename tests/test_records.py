@@ -33,7 +33,11 @@ from sqlalchemy.orm import Session as DbSession
 from analyzer import load_image
 from analyzer.dashboard.charts import change_rows
 from analyzer.metrics import info
-from analyzer.metrics.repeatability import light_beyond_factor, minimal_detectable_change
+from analyzer.metrics.repeatability import (
+    light_beyond_factor,
+    light_beyond_measured,
+    minimal_detectable_change,
+)
 from analyzer.quality import assess
 from analyzer.records import (
     Actor,
@@ -536,7 +540,9 @@ def test_timeline_shows_each_visit_with_metrics_and_change(me, records, demo_fro
     # the limit each change was judged by is kept: session 5's camera drifted beyond the repeat
     # photos' white balance, so its limits are widened (LIGHT_BEYOND_FACTOR) and the charts judge so
     assert last.limits == own.limits and set(last.limits) == set(last.delta) and base.limits == {}
-    assert own.result["light_beyond"]
+    assert own.result["light_beyond"] and light_beyond_measured(last.light_change)  # blue balance +6 %
+    assert last.light_change == own.light_change and last.light_change["blue_balance"] > 1.055
+    assert base.light_change == {}
     uneven = "pigmentation.tone_unevenness"
     assert last.limits[uneven] == pytest.approx(minimal_detectable_change(uneven, "reference")
                                                 * light_beyond_factor(uneven, "reference"))
@@ -1045,10 +1051,11 @@ def test_the_measured_area_migration_keeps_analyses_and_goes_back(database_url, 
     records = Records.open(Settings(tmp_path / "data", database_url))  # and up again, as the dashboard does
     assert records.measured_area(me, p.id, "front") is None
     # rebuilding the analyses table on SQLite had dropped every change map with the old table; the
-    # noise limits (revision 0004) went with the downgrade: a change between two later visits is then
-    # not judged (charts.step_limit) until the photo is analysed again
+    # noise limits and light (revision 0004) went with the downgrade: a change between two later
+    # visits is then not judged (charts.step_limit) until the photo is analysed again
     kept = [records.analysis(me, s.photos[0].id) for s in (s1, s2)]
-    assert kept == [dataclasses.replace(a, limits={}) for a in whole] and whole[1].limits
+    assert kept == [dataclasses.replace(a, limits={}, light_change={}) for a in whole]
+    assert whole[1].limits and whole[1].light_change
     if records.engine.dialect.name == "sqlite":  # off while migrating only
         with records.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -11,7 +11,12 @@ import pytest
 from pypdf import PdfReader
 
 from analyzer.dashboard.charts import change_rows, metric_chart, plain_summary, recovery, step_limit
-from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.repeatability import (
+    light_between,
+    light_beyond_factor,
+    light_beyond_measured,
+    minimal_detectable_change,
+)
 from analyzer.records import PatientRecord, SessionRecord, Timeline, TimelinePoint
 from analyzer.report import patient_report
 
@@ -73,16 +78,52 @@ def test_change_rows_judge_each_step_against_noise(timeline):
 
 
 def test_a_step_is_judged_by_the_wider_limit_of_its_two_visits(timeline):
-    """A visit lit beyond the repeat photos (or compressed again) widens the steps to and from it."""
+    """A visit compressed again widens the steps to and from it; one not judged leaves them unjudged."""
     first, treated, later, last = timeline.points
-    wide = {**later.limits, EI: 5.0}  # this visit's light: its changes need 5.0 (its neighbours' 0.08)
+    wide = {**later.limits, EI: 5.0}  # this visit's changes need 5.0 (its neighbours' 0.08)
     lit = Timeline(1, "front", 100, (first, treated, replace(later, limits=wide), last))
     assert [r["beyond noise (previous)"] for r in change_rows(lit, EI)] == [None, True, False, False]
     unjudged = Timeline(1, "front", 100, (first, treated, replace(later, limits={**wide, EI: None}), last))
     assert [r["beyond noise (previous)"] for r in change_rows(unjudged, EI)] == [None, True, None, None]
-    assert step_limit(EI, {}, {EI: 0.1}) == 0.1  # from the baseline: the later visit's own limit
-    assert step_limit(EI, {EI: 0.1}, {}) == 0.1
-    assert step_limit(EI, {EI: 0.1}, {SPOTS: 1.0}) == float("inf")  # no limit held: not judged
+    # analysed before limits were kept (a downgrade and upgrade of the records): not judged
+    kept_none = Timeline(1, "front", 100, (first, treated, replace(later, limits={}), last))
+    assert [r["beyond noise (previous)"] for r in change_rows(kept_none, EI)] == [None, True, None, None]
+    assert step_limit(EI, "reference", None, replace(later, limits={EI: 0.1})) == 0.1  # from the baseline
+
+
+# Two visits' light, each against the baseline's (Tone.change()): within the repeat photos' range of
+# it, but at opposite ends (brightness +24 % and -19 %: 0.65x from each other), or both beyond it alike
+# (the clinic moved to another room after the baseline: blue balance +9 % at each)
+BRIGHT, DIM, SAME = {"brightness": 1.24}, {"brightness": 0.81}, {"brightness": 1.0}
+MOVED = {"blue_balance": 1.09}
+
+
+def test_a_step_is_judged_by_how_its_two_visits_light_differed_from_each_other(timeline):
+    first, treated, later, last = timeline.points  # roughness steps: +0.1, -0.1, -0.2 (limit 0.0395)
+    mdc, factor = (minimal_detectable_change(ROUGH, "reference"), light_beyond_factor(ROUGH, "reference"))
+    assert 0.1 < factor * mdc  # a step of 0.1 is beyond the repeat photos' limit, within the widened
+
+    def lit(p, light):
+        """Visit `p` lit so against the baseline: its limits widened if that is beyond."""
+        widen = light_beyond_measured(light)
+        rough = first.values[ROUGH] + p.delta[ROUGH]
+        return replace(p, light_change=light, values={**p.values, ROUGH: rough},
+                       limits={k: v * (light_beyond_factor(k, "reference") if widen else 1.0)
+                               for k, v in p.limits.items()})
+
+    def steps(*lights):
+        """'beyond noise (previous)' of roughness, each later visit lit so."""
+        points = [first] + [lit(p, light) for p, light in zip((treated, later, last), lights, strict=True)]
+        return [r["beyond noise (previous)"] for r in change_rows(Timeline(1, "front", 100, tuple(points)),
+                                                                   ROUGH)]
+
+    assert steps(SAME, SAME, SAME) == [None, True, True, True]  # lit as repeat photos are
+    assert not light_beyond_measured(BRIGHT) and not light_beyond_measured(DIM)  # each within range of
+    assert light_beyond_measured(light_between(BRIGHT, DIM))  # the baseline, but not of each other:
+    assert steps(BRIGHT, DIM, SAME) == [None, True, False, True]  # -0.1 within the widened limit
+    assert steps(MOVED, MOVED, MOVED) == [None, False, True, True]  # widened from the baseline only
+    assert steps(MOVED, MOVED, SAME) == [None, False, True, True]  # back in the baseline's room: widened
+    assert light_beyond_measured(light_between(MOVED, SAME))  # (-0.2 beyond 2.65 x 0.0395 all the same)
 
 
 def test_recovery_fits_the_fading_after_the_last_treatment_with_follow_ups(timeline):

@@ -5,12 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import plotly.graph_objects as go
 
 from analyzer.metrics import info
-from analyzer.metrics.repeatability import minimal_detectable_change
+from analyzer.metrics.repeatability import (
+    light_between,
+    light_beyond_factor,
+    light_beyond_measured,
+)
 from analyzer.records import Timeline, TimelinePoint
 from analyzer.recovery import Fading, fit_fading
 
@@ -34,17 +39,49 @@ def _light(point: TimelinePoint) -> str:
     return point.light or "camera"  # the larger (safer) noise figure when unknown
 
 
-def step_limit(key: str, *limits: Mapping[str, float | None]) -> float:
+def _later(timeline: Timeline, point: TimelinePoint) -> TimelinePoint | None:
+    """`point` as the earlier visit of a step: None when it is the baseline."""
+    return None if point.photo_id == timeline.baseline_id else point
+
+
+class Visit(Protocol):
+    """A later visit as measured against the baseline: AnalysisRecord or TimelinePoint."""
+
+    limits: Mapping[str, float | None]
+    light_change: Mapping[str, float]
+
+
+def step_limit(key: str, light: str, earlier: Visit | None, later: Visit) -> float:
     """The noise limit of a change between two visits, each measured against the baseline.
 
-    ``limits``: each later visit's ``limits`` (AnalysisRecord's or TimelinePoint's;
-    the baseline's, empty, is left out): the step is the difference of two changes
-    from the baseline, so it is judged against the larger of their limits -- the
-    visit lit beyond the repeat photos or compressed again sets it. inf (not judged)
-    when either visit's change was not judged or holds no limit for ``key``.
+    ``earlier`` None: it is the baseline, and the limit is the later visit's own.
+    Otherwise the step is the difference of two changes from the baseline, and the
+    light that matters is how the two visits' light differed from each other
+    (:func:`~analyzer.metrics.repeatability.light_between`): the larger of the two
+    visits' limits as within the repeat photos' light (each one's widening for its
+    light against the baseline's taken back out; compression kept), widened by
+    ``LIGHT_BEYOND_FACTOR`` when the two were lit beyond the repeat photos from each
+    other. Two visits lit alike after the baseline's room was left are then judged
+    as repeat photos; two each within range of the baseline but at opposite ends,
+    as lit beyond. inf (not judged) when either change was not judged or its visit
+    holds no limits (analysed before they were kept).
     """
-    values = [given.get(key) for given in limits if given]
-    return max((math.inf if v is None else float(v) for v in values), default=math.inf)
+    if earlier is None:
+        limit = later.limits.get(key)
+        return math.inf if limit is None else float(limit)
+    own = [visit.limits.get(key) for visit in (earlier, later)]
+    if any(limit is None for limit in own):
+        return math.inf
+    within = max(float(limit) / _widening(key, light, visit) for limit, visit in zip(own, (earlier, later),
+                                                                                    strict=True))
+    step = light_between(dict(earlier.light_change), dict(later.light_change))
+    return within * light_beyond_factor(key, light) if step and light_beyond_measured(step) else within
+
+
+def _widening(key: str, light: str, visit: Visit) -> float:
+    """The factor a visit's limits were widened by for its light against the baseline's (1: none)."""
+    lit_beyond = visit.light_change and light_beyond_measured(dict(visit.light_change))
+    return light_beyond_factor(key, light) if lit_beyond else 1.0
 
 
 def change_rows(timeline: Timeline, key: str) -> list[dict]:
@@ -53,8 +90,7 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
     Change vs the baseline is the analysis's own (measured over the same skin);
     change vs the previous visit is the difference of the two values (on the
     timeline's scale, so the difference of the two visits' changes from the
-    baseline), judged against the larger of the two visits' limits
-    (:func:`step_limit`; ``None`` when not judged).
+    baseline), judged by :func:`step_limit` (``None`` when not judged).
     """
     meta = info(key)
     rows, previous = [], None
@@ -64,7 +100,8 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
             continue
         d_base = point.delta.get(key)
         d_prev = None if previous is None else value - _value(previous, key)
-        limit = None if previous is None else step_limit(key, previous.limits, point.limits)
+        limit = None if previous is None else step_limit(key, _light(point), _later(timeline, previous),
+                                                         point)
         rows.append({
             "Date": point.session.started_at.strftime("%Y-%m-%d"),
             "Treatment": point.session.treatment + (f" {point.session.needle_depth_mm:g} mm"
@@ -163,8 +200,10 @@ def recovery(timeline: Timeline) -> Recovery | None:
             continue
         hours = tuple((p.session.started_at - start).total_seconds() / 3600 for p in later)
         excess = tuple(_value(p, _EI) - _value(treated, _EI) for p in later)
-        fading = fit_fading(hours, excess, noise=minimal_detectable_change(_EI, _light(later[0]),
-                                                                           area_mm2=timeline.drawn_mm2))
+        # each excess is a step from the treated visit: the widest of their limits that judged one
+        limits = [step_limit(_EI, _light(p), _later(timeline, treated), p) for p in later]
+        noise = max((v for v in limits if math.isfinite(v)), default=math.inf)
+        fading = fit_fading(hours, excess, noise=noise)
         return Recovery(start.strftime("%d %b %Y"), hours, excess, fading)
     return None
 

@@ -128,6 +128,7 @@ if a_after is not None and a_after.status == "measured":
     # each visit is measured against the baseline: a step between two later visits is judged against
     # the wider of their limits (light beyond the repeat photos, a photo compressed again)
     read = [q for a in (a_before, a_after) if a is not None for q in a.result.get("jpeg_quality", [])]
+    light = a_after.result.get("light", "camera")
     rows, unjudged = [], []
     for m in METRICS:
         after_value, before_value = values_after.get(m.key), values_before.get(m.key)
@@ -136,9 +137,9 @@ if a_after is not None and a_after.status == "measured":
             unjudged.append(m.label.lower())
         if from_baseline:
             beyond = bool(a_after.significant.get(m.key))
-        else:
-            limit = step_limit(m.key, a_before.limits if a_before is not None else {}, a_after.limits)
-            beyond = change is not None and abs(change) > limit
+        else:  # None: not judged (a photo compressed too much, or analysed before limits were kept)
+            limit = step_limit(m.key, light, a_before, a_after)
+            beyond = None if change is None or math.isinf(limit) else abs(change) > limit
         rows.append({"Measure": m.label, "Unit": m.unit, "Before": fmt(m.key, before_value),
                      "After": fmt(m.key, after_value), "Change": fmt(m.key, change, signed=True),
                      "Beyond noise": beyond})

@@ -31,7 +31,7 @@ from analyzer.color import SHAPE_LIMIT
 __all__ = ["COEFFICIENT_OF_VARIATION", "DRAWN_MINIMAL_DETECTABLE_CHANGE", "LIGHT_BEYOND_FACTOR",
            "MEASURED_AT", "MEASURED_LIGHT_CHANGE", "MINIMAL_DETECTABLE_CHANGE",
            "ZONE_MINIMAL_DETECTABLE_CHANGE", "light_beyond_factor", "light_beyond_measured",
-           "minimal_detectable_change", "smallest_drawn_area_measured"]
+           "light_between", "minimal_detectable_change", "smallest_drawn_area_measured"]
 
 # The algorithm version (analyzer.compare.ALGORITHM_VERSION) the figures below were measured with:
 # a version that measures differently needs them measured again (tests/test_metrics.py checks).
@@ -366,6 +366,19 @@ MEASURED_LIGHT_CHANGE: dict[str, tuple[float, float]] = {
 }
 _LIGHT_WORDS = {"brightness": "brightness", "red_balance": "red balance", "blue_balance": "blue balance",
                 "power": "tone curve"}
+
+
+def light_between(earlier: dict[str, float], later: dict[str, float]) -> dict[str, float]:
+    """How `later`'s light differed from `earlier`'s, each given against the same baseline (Tone.change()).
+
+    The ratios (brightness, balances, tone-curve power) divide; a tone curve's departure
+    from a power cannot be taken apart, so the larger of the two stands for it. Empty
+    when either is (light read from the camera alone: no change known).
+    """
+    if not earlier or not later:
+        return {}
+    out = {key: later.get(key, 1.0) / earlier.get(key, 1.0) for key in _LIGHT_WORDS}
+    return out | {"departure": max(earlier.get("departure", 0.0), later.get("departure", 0.0))}
 
 
 def light_beyond_measured(change: dict[str, float]) -> list[str]:

@@ -148,7 +148,9 @@ class Analysis(Base):
     ``values``: the photo's metrics; ``delta`` and ``significant``: its change vs the
     baseline over the same skin (empty for the baseline itself) -- what charts read;
     ``limits``: the noise limit each change was judged against (``Comparison.limits``,
-    None: not judged).
+    None: not judged); ``light_change``: how the photo's light differed from the
+    baseline's (``Tone.change()``; empty for the baseline and for light read from
+    the camera alone).
     ``result``: the rest, for the record: alignment, light, tone, the baseline's
     metrics over the shared skin, how each was measured (scale, spots, notes).
     ``area``: the :class:`MeasuredArea` it was measured over, by
@@ -173,6 +175,7 @@ class Analysis(Base):
     delta: Mapped[dict] = mapped_column()
     significant: Mapped[dict] = mapped_column()
     limits: Mapped[dict] = mapped_column(default=dict, server_default=text("'{}'"))
+    light_change: Mapped[dict] = mapped_column(default=dict, server_default=text("'{}'"))
     result: Mapped[dict] = mapped_column()
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

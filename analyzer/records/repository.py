@@ -479,7 +479,7 @@ class Records(AccountsMixin):
                                    status=outcome.status, message=outcome.message,
                                    light=rest.get("light", ""), values=values, delta=rest.pop("delta", {}),
                                    significant=rest.pop("significant", {}), limits=rest.pop("limits", {}),
-                                   result=rest,
+                                   light_change=rest.pop("light_change", {}), result=rest,
                                    seconds=outcome.seconds,
                                    images=[DerivedImage(kind=k, sha256=v) for k, v in keys.items()])
                     s.add(row)
@@ -598,7 +598,7 @@ class Records(AccountsMixin):
             else:
                 values = a.values if photo.id == baseline_id else _on_baseline_scale(base, a.delta)
                 points.append(TimelinePoint(record, photo.id, a.status, a.message, values, a.delta,
-                                            a.significant, a.light, a.limits))
+                                            a.significant, a.light, a.limits, a.light_change))
         return Timeline(patient_id, view, baseline_id, tuple(points), drawn_mm2)
 
     # --- erasure and housekeeping ------------------------------------------------
@@ -819,5 +819,5 @@ def _session(s: Session) -> SessionRecord:
 def _analysis_record(a: Analysis) -> AnalysisRecord:
     return AnalysisRecord(a.id, a.photo_id, a.baseline_id, a.algorithm_version, a.status, a.message, a.values,
                           a.delta, a.significant, a.result, {d.kind: d.sha256 for d in a.images}, a.seconds,
-                          a.limits)
+                          a.limits, a.light_change)
 

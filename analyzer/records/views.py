@@ -102,6 +102,7 @@ class AnalysisRecord:
     images: dict = field(repr=False)  # kind -> sha256 of images it drew: "aligned", "redness", ...
     seconds: float
     limits: dict = field(default_factory=dict, repr=False)  # the noise limit each delta was judged by
+    light_change: dict = field(default_factory=dict, repr=False)  # its light vs the baseline's: Tone.change()
 
     @property
     def aligned_sha256(self) -> str | None:
@@ -134,6 +135,7 @@ class TimelinePoint:
     significant: dict
     light: str = ""  # follow-ups: "reference", "backdrop", "card" or "camera" (Comparison.light)
     limits: dict = field(default_factory=dict)  # follow-ups: the noise limit each delta was judged by
+    light_change: dict = field(default_factory=dict)  # follow-ups: light vs the baseline's, Tone.change()
 
 
 @dataclass(frozen=True)
