@@ -403,14 +403,15 @@ def light_beyond_measured(change: dict[str, float]) -> list[str]:
 
 
 # How much wider the limits are for a pair lit beyond MEASURED_LIGHT_CHANGE (a note says so), from
-# python bench/light_beyond.py at algorithm 1.15 (240 pairs, 429 s): over the pairs it finds lit
-# beyond the repeat photos (a repeat capture against a capture under the phantom tests' light:
-# exposure +-30 %, white balance +-12 % per channel, gamma +-15 %, every corner of that range and
-# uniform draws; 46 front views, 80 close-ups with a backdrop, 93 with a card), the MDC95 of each
-# delta / its repeat-photo MDC95, rounded up to 0.05 and never below 1: light alone then crosses a
-# widened limit in about 5 % of the bench's own pairs, per metric. On two other faces' harsher
-# relightings (tests/test_metric_phantoms.py) it did so in 13-16 % of metric-pairs (30-34 % unwidened):
-# fewer, not 5 %. 46 front-view pairs set the "reference" factors: read them to about +-0.2. Per light;
+# python bench/light_beyond.py at algorithm 1.15 (two seeds of 240 pairs, 1066 s): over the pairs it
+# finds lit beyond the repeat photos (a repeat capture against a capture under the phantom tests'
+# light: exposure +-30 %, white balance +-12 % per channel, gamma +-15 %, every corner of that range and
+# uniform draws; per seed about 46 front views, 80 close-ups with a backdrop, 90 with a card), the MDC95
+# of each delta / its repeat-photo MDC95, the larger of the two seeds', rounded up to 0.05 and never
+# below 1: light alone then crosses a widened limit in at most about 5 % of the bench's pairs, per
+# metric. One seed's figure moved by up to 0.9 against the other's (front-view roughness 2.63, 1.76).
+# On two other faces' harsher relightings (tests/test_metric_phantoms.py) it did so in 13-16 % of
+# metric-pairs (30-34 % unwidened): fewer, not 5 %. Per light;
 # "zone": the front view's five zones against the zone limits. The same factor widens a drawn area's
 # limit (measured over the whole skin only) and a tone curve of another shape (not measured).
 LIGHT_BEYOND_FACTOR: dict[str, dict[str, float]] = {
@@ -427,8 +428,8 @@ LIGHT_BEYOND_FACTOR: dict[str, dict[str, float]] = {
         "texture.pore_density": 2.35,
     },
     "backdrop": {
-        "redness.erythema_index": 1.20,
-        "redness.red_area_pct": 1.20,
+        "redness.erythema_index": 1.25,
+        "redness.red_area_pct": 1.25,
         "pigmentation.melanin_index": 1.40,
         "pigmentation.spot_count": 1.00,
         "pigmentation.spot_area_pct": 1.00,
@@ -436,10 +437,10 @@ LIGHT_BEYOND_FACTOR: dict[str, dict[str, float]] = {
         "pigmentation.tone_unevenness": 1.40,
         "texture.roughness": 1.55,
         "texture.wrinkle_density": 1.55,
-        "texture.pore_density": 2.10,
+        "texture.pore_density": 2.30,
     },
     "card": {
-        "redness.erythema_index": 1.05,
+        "redness.erythema_index": 1.15,
         "redness.red_area_pct": 1.10,
         "pigmentation.melanin_index": 1.00,
         "pigmentation.spot_count": 1.00,
@@ -452,14 +453,14 @@ LIGHT_BEYOND_FACTOR: dict[str, dict[str, float]] = {
     },
     "zone": {
         "redness.erythema_index": 1.35,
-        "redness.red_area_pct": 1.05,
-        "pigmentation.melanin_index": 1.45,
+        "redness.red_area_pct": 1.20,
+        "pigmentation.melanin_index": 1.50,
         "pigmentation.spot_count": 1.00,
         "pigmentation.spot_area_pct": 1.30,
         "pigmentation.ita_deg": 1.50,
-        "pigmentation.tone_unevenness": 1.50,
-        "texture.roughness": 1.95,
-        "texture.wrinkle_density": 1.15,
+        "pigmentation.tone_unevenness": 1.60,
+        "texture.roughness": 2.10,
+        "texture.wrinkle_density": 1.20,
         "texture.pore_density": 2.15,
     },
 }
