@@ -39,8 +39,8 @@ def _light(point: TimelinePoint) -> str:
     return point.light or "camera"  # the larger (safer) noise figure when unknown
 
 
-def _later(timeline: Timeline, point: TimelinePoint) -> TimelinePoint | None:
-    """`point` as the earlier visit of a step: None when it is the baseline."""
+def _as_visit(timeline: Timeline, point: TimelinePoint) -> TimelinePoint | None:
+    """`point` as the earlier visit of a step (step_limit): None when it is the baseline."""
     return None if point.photo_id == timeline.baseline_id else point
 
 
@@ -100,7 +100,7 @@ def change_rows(timeline: Timeline, key: str) -> list[dict]:
             continue
         d_base = point.delta.get(key)
         d_prev = None if previous is None else value - _value(previous, key)
-        limit = None if previous is None else step_limit(key, _light(point), _later(timeline, previous),
+        limit = None if previous is None else step_limit(key, _light(point), _as_visit(timeline, previous),
                                                          point)
         rows.append({
             "Date": point.session.started_at.strftime("%Y-%m-%d"),
@@ -201,7 +201,7 @@ def recovery(timeline: Timeline) -> Recovery | None:
         hours = tuple((p.session.started_at - start).total_seconds() / 3600 for p in later)
         excess = tuple(_value(p, _EI) - _value(treated, _EI) for p in later)
         # each excess is a step from the treated visit: the widest of their limits that judged one
-        limits = [step_limit(_EI, _light(p), _later(timeline, treated), p) for p in later]
+        limits = [step_limit(_EI, _light(p), _as_visit(timeline, treated), p) for p in later]
         noise = max((v for v in limits if math.isfinite(v)), default=math.inf)
         fading = fit_fading(hours, excess, noise=noise)
         return Recovery(start.strftime("%d %b %Y"), hours, excess, fading)

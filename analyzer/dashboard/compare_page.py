@@ -125,8 +125,8 @@ if a_after is not None and a_after.status == "measured":
     else:  # as the progress chart shows them: each the baseline's reading plus its change from it
         shown = {p.photo_id: p.values for p in r.timeline(me(), patient.id, view).points}
         values_before, values_after = shown.get(before.id, {}), shown.get(after.id, {})
-    # each visit is measured against the baseline: a step between two later visits is judged against
-    # the wider of their limits (light beyond the repeat photos, a photo compressed again)
+    # each visit is measured against the baseline: a step between two later visits is judged by their
+    # limits and how their light differed from each other (charts.step_limit)
     read = [q for a in (a_before, a_after) if a is not None for q in a.result.get("jpeg_quality", [])]
     light = a_after.result.get("light", "camera")
     rows, unjudged = [], []
