@@ -367,7 +367,7 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
     notes = (f"The later photo was lit more differently from the baseline than the repeat photos the "
              f"noise limits were measured on: {'; '.join(beyond)}. Its changes were judged against wider "
              f"limits, estimated on pairs relit by up to 30 % exposure, 12 % white balance and 15 % tone "
-             f"curve ({_widest(limits, light)}): a change smaller than its wider limit is not flagged. "
+             f"curve{_widest(limits, light)}: a change smaller than its wider limit is not flagged. "
              "Photograph with the same lamp, distance, phone and camera settings.",
              ) if beyond else ()
     if hidden_share >= _HIDDEN_NOTE:
@@ -394,10 +394,13 @@ def compare(before: np.ndarray, after: np.ndarray, *, mask: np.ndarray | None = 
 
 
 def _widest(limits: Mapping[str, float], light: str) -> str:
-    """Words for the largest factor a pair lit beyond the repeat photos widens these limits by."""
+    """Words for the largest factor a pair lit beyond the repeat photos widens these limits by, in
+    brackets; none when no whole-area change is judged (every limit inf: a photo compressed too much)."""
     whole = [key for key, limit in limits.items() if not key.startswith("zone.") and math.isfinite(limit)]
-    factor, key = max(((light_beyond_factor(key, light), key) for key in whole), default=(1.0, ""))
-    return f"up to {factor:.2f} times: {info(key).label.lower()}" if key else f"{factor:.2f} times"
+    if not whole:
+        return ""
+    factor, key = max((light_beyond_factor(key, light), key) for key in whole)
+    return f" (up to {factor:.2f} times: {info(key).label.lower()})"
 
 
 def _even_light(alignment: Alignment, after: np.ndarray, before: np.ndarray, skin: np.ndarray,

@@ -469,3 +469,14 @@ def test_another_top_at_the_next_visit_is_no_change_of_skin():
     # areas +0.02 % (0.76), melanin +0.07 MI units (0.15), ITA -0.04 degrees (0.13). Paired by rank
     # over all the reference (until 1.11): erythema +17.9, red areas +37.5, melanin +51.5, ITA -26.4.
     assert not any(comparison.significant[key] for key in colour), moves
+
+
+def test_the_light_note_names_its_widest_judged_limit_or_none():
+    """The note on light beyond the repeat photos names the widest limit among the changes judged."""
+    from analyzer.compare import _widest
+
+    judged = {"texture.roughness": 0.1, "redness.erythema_index": 0.09, "zone.chin.texture.roughness": 0.2}
+    assert _widest(judged, "reference") == " (up to 2.65 times: roughness)"
+    unjudged = {"texture.roughness": math.inf, "redness.erythema_index": 0.09}  # texture left unjudged
+    assert _widest(unjudged, "reference") == " (up to 1.15 times: erythema index)"
+    assert _widest({"texture.roughness": math.inf}, "reference") == ""  # nothing judged: no factor named
