@@ -7,11 +7,8 @@ gathers the inputs from the records; nothing here reads files.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import math
-import threading
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -19,24 +16,18 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from analyzer import report_names
 from analyzer.metrics import info
 from analyzer.records import PatientRecord, Timeline
 
 __all__ = ["CHART_KEYS", "patient_report"]
 
 CHART_KEYS = ("redness.erythema_index", "pigmentation.spot_count", "texture.roughness")
-# A patient's name is theirs to spell: DejaVu Sans (shipped in analyzer/fonts, embedded as a subset)
-# has Latin with every accent, Greek and Cyrillic; Chinese, Japanese and Korean characters use the
-# PDF standard CJK fonts, which the reader's viewer supplies (not embedded). Helvetica, the rest of the
-# page's font, has Latin-1 only: "Łukasiewicz" printed with a black box.
-_NAME_FONT = "DejaVuSans"
-_CJK = {"ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium", "zh": "STSong-Light"}
+# The patient's name is drawn by analyzer.report_names, in a font for its script; Helvetica, the rest
+# of the page's font, has Latin-1 only: "Łukasiewicz" printed with a black box.
 _CHART_H = 42 * mm
 _FOOTER_TOP = 25 * mm  # from the page's foot: three lines of 8 pt from 18 mm up, and a gap
 _RED, _GREY, _DARK, _LINE = HexColor("#c0392b"), HexColor("#b0b0b0"), HexColor("#2c3e50"), HexColor("#95a5a6")
@@ -74,8 +65,8 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     dates = [p.session.started_at for p in timeline.points]
     period = f"{min(dates):%d %b %Y} to {max(dates):%d %b %Y}" if dates else "no visits yet"
     rest = f" · visits {period} · report of {today:%d %b %Y}"
-    name = _fitted(patient.name, width - 2 * x0 - stringWidth(rest, "Helvetica", 10), 10)
-    end = _draw_name(c, x0, y - 6 * mm, name, 10)
+    name = report_names.fitted(patient.name, width - 2 * x0 - stringWidth(rest, "Helvetica", 10), 10)
+    end = report_names.draw(c, x0, y - 6 * mm, name, 10)
     c.setFont("Helvetica", 10)
     c.drawString(end, y - 6 * mm, rest)
 
@@ -128,72 +119,6 @@ def patient_report(patient: PatientRecord, timeline: Timeline, first: np.ndarray
     c.showPage()
     c.save()
     return buf.getvalue()
-
-
-_FONTS_LOCK = threading.Lock()  # Streamlit draws reports on several threads; register the fonts once
-_KANA = ((0x3040, 0x30FF),)
-_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
-_HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF),
-        (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))  # + punctuation, bopomofo
-
-
-def _name_glyphs() -> frozenset[int]:
-    """The code points DejaVu Sans has; the name fonts are registered on the first call."""
-    with _FONTS_LOCK:
-        return _register_name_fonts()
-
-
-@functools.cache
-def _register_name_fonts() -> frozenset[int]:
-    font = TTFont(_NAME_FONT, str(Path(__file__).with_name("fonts") / "DejaVuSans.ttf"))
-    pdfmetrics.registerFont(font)
-    for cid in _CJK.values():
-        pdfmetrics.registerFont(UnicodeCIDFont(cid))
-    return frozenset(font.face.charToGlyph)
-
-
-def _within(code: int, ranges) -> bool:
-    return any(lo <= code <= hi for lo, hi in ranges)
-
-
-def _runs(text: str) -> list[tuple[str, str]]:
-    """``text`` as (font, run) pairs: DejaVu Sans where it has the glyph, else the CJK font of its script
-    (Japanese if the text has kana, Korean if Hangul, else Chinese: kanji and hanzi share code points)."""
-    glyphs = _name_glyphs()
-    codes = [ord(ch) for ch in text]
-    kana, hangul = (any(_within(o, ranges) for o in codes) for ranges in (_KANA, _HANGUL))
-    cjk = _CJK["ja"] if kana else _CJK["ko"] if hangul else _CJK["zh"]
-    runs: list[list[str]] = []
-    for ch in text:
-        # a script neither has (Thai, Devanagari) shows DejaVu's missing-glyph box: visibly not printed
-        font = cjk if ord(ch) not in glyphs and _within(ord(ch), _KANA + _HANGUL + _HAN) else _NAME_FONT
-        if runs and runs[-1][0] == font:
-            runs[-1][1] += ch
-        else:
-            runs.append([font, ch])
-    return [(font, run) for font, run in runs]
-
-
-def _name_width(text: str, size: float) -> float:
-    return sum(stringWidth(run, font, size) for font, run in _runs(text))
-
-
-def _draw_name(c: Canvas, x: float, y: float, text: str, size: float) -> float:
-    """Draw ``text`` at (x, y) in the name fonts; returns where it ends (points)."""
-    for font, run in _runs(text):
-        c.setFont(font, size)
-        c.drawString(x, y, run)
-        x += stringWidth(run, font, size)
-    return x
-
-
-def _fitted(text: str, width: float, size: float) -> str:
-    """``text``, shortened with an ellipsis to fit ``width`` points in the name fonts at ``size``."""
-    if _name_width(text, size) <= width:
-        return text
-    while text and _name_width(text + "…", size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
 
 
 def _reader(image: np.ndarray, max_side: int = 900) -> ImageReader:

@@ -237,13 +237,6 @@ def test_a_follow_up_that_could_not_be_compared_is_not_called_the_first_visit(ti
         "Your latest photos could not be compared with your first: ask your practitioner."]
 
 
-def test_a_script_neither_font_has_is_not_sent_to_the_cjk_fonts():
-    from analyzer.report import _runs
-    assert {font for font, _ in _runs("สมชาย Ana")} == {"DejaVuSans"}
-    assert _runs("Ana 王") == [("DejaVuSans", "Ana "), ("STSong-Light", "王")]
-    assert _runs("김 王") == [("HYSMyeongJo-Medium", "김"), ("DejaVuSans", " "), ("HYSMyeongJo-Medium", "王")]
-
-
 def test_the_reports_charts_name_the_first_and_latest_visits_dates_and_values(timeline):
     """Not the axis's limits, which are padding: the corners read 19.9 and 8.2 for visits from 9.5 to 18.5."""
     patient = PatientRecord(1, "Ana Müller", None, 1980, 3, "", True, dt.date(2026, 3, 2), T0)
