@@ -56,6 +56,9 @@ _HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x31A0, 0x31FF), 
 _DIRECTION_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 _JOINERS = frozenset("\u200c\u200d")
 _LOCK = threading.Lock()  # Streamlit draws reports on several threads; register the fonts once
+# ReportLab's shaping gives each glyph no character maps to (a joined form, a conjunct) a private
+# code point, kept in the font it shares across threads: one shaping at a time
+_SHAPING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,8 @@ def _shaped(run: Run, size: float) -> tuple[str, float]:
     """What to draw for `run` at `size` points (shaped, for an embedded font) and its width in points."""
     if run.font in _CJK.values():
         return run.text, stringWidth(run.text, run.font, size)
-    shaped = shapeStr(run.text, run.font, size)
+    with _SHAPING:
+        shaped = shapeStr(run.text, run.font, size)
     if isinstance(shaped, ShapedStr):
         return shaped, sum(glyph.x_advance for glyph in shaped.__shapeData__) * size / 1000
     return shaped, stringWidth(shaped, run.font, size)
