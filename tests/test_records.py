@@ -50,6 +50,7 @@ from analyzer.records import (
     SettingsError,
     SignInRefused,
     export_patient,
+    name_slug,
     reanalyze,
 )
 from analyzer.records import analysis as analysis_module
@@ -747,6 +748,15 @@ def test_reanalyze_command_works_through_the_settings(me, records, database_url,
 
 
 # --- export and erasure ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "slug"), [
+    ("Ana O'Neil", "ana-o-neil"), ("Zoë  Łukasiewicz-Øberg", "zoë-łukasiewicz-øberg"),
+    ("प्रिया क्षत्रिय", "प्रिया-क्षत्रिय"),  # the vowel signs and viramas stay (they had each become a hyphen)
+    ("สมศรี ใจดี", "สมศรี-ใจดี"), ("فاطمة الزهراء", "فاطمة-الزهراء"), ("e\u0301", "é"),
+    ("../../etc/passwd", "etc-passwd"), ("!!!", "patient"), ("x" * 80, "x" * 60),
+])
+def test_a_download_is_named_after_the_patient_in_their_own_letters(name, slug):
+    assert name_slug(name) == slug
 
 def test_export_keeps_close_ups_whose_names_differ_only_in_punctuation(me, records, demo_front):
     p = _patient(records, me)

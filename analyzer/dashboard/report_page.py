@@ -8,7 +8,7 @@ import streamlit as st
 
 from analyzer.dashboard.charts import plain_summary
 from analyzer.dashboard.common import chosen_patient, me, records, view_label
-from analyzer.records import export_patient, metrics_csv
+from analyzer.records import export_patient, metrics_csv, name_slug
 from analyzer.records.analysis import version
 from analyzer.report import patient_report
 
@@ -25,7 +25,7 @@ patient = chosen_patient()
 if patient is None:
     st.stop()
 r = records()
-slug = "".join(ch if ch.isalnum() else "-" for ch in patient.name.lower()).strip("-")
+slug = name_slug(patient.name)
 views = r.views(me(), patient.id)
 
 st.subheader("For the patient (PDF)")

@@ -15,7 +15,7 @@ README ("Records", "Accounts and privacy") for backup, restore and set-up.
 """
 
 from analyzer.records.access import Actor, Forbidden, NotFound, Policy, RecordError, SignInRefused
-from analyzer.records.export import export_patient, metrics_csv
+from analyzer.records.export import export_patient, metrics_csv, name_slug
 from analyzer.records.reanalyze import reanalyze
 from analyzer.records.repository import VIEWS, PhotoRefused, PreparedPhoto, Records
 from analyzer.records.settings import Settings, SettingsError
@@ -40,5 +40,5 @@ __all__ = [
     "Invitation", "InviteRecord", "MissingBlob", "NotFound", "PatientRecord", "PatientSummary",
     "PhotoRecord", "PhotoRefused", "PhotoUpload", "Policy", "PreparedPhoto", "RecordError", "Records",
     "SessionRecord", "Settings", "SettingsError", "SignInRefused", "Timeline", "TimelinePoint",
-    "UserRecord", "export_patient", "metrics_csv", "reanalyze",
+    "UserRecord", "export_patient", "metrics_csv", "name_slug", "reanalyze",
 ]

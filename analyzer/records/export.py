@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import re
+import unicodedata
 import zipfile
 from dataclasses import asdict
 from typing import BinaryIO
@@ -145,6 +146,16 @@ def _num(value) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def name_slug(name: str, max_chars: int = 60) -> str:
+    """A patient's name as a file name's part: its letters, marks and digits in any script, lower
+    case, everything else one hyphen ("Ana O'Neil" -> "ana-o-neil", "प्रिया" kept whole); "patient"
+    when nothing is left."""
+    name = unicodedata.normalize("NFC", name)
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else "-" for ch in name)
+    slug = re.sub(r"-+", "-", kept.lower()).strip("-")[:max_chars].strip("-")
+    return slug or "patient"
 
 
 def _default(value):
