@@ -176,6 +176,22 @@ def test_patients_are_found_by_any_part_of_the_name_in_any_case(me, records):
     assert len(records.find_patients(me, "")) == 4
 
 
+def test_names_and_notes_are_stored_as_they_read(me, records):
+    # e + combining diaeresis, a right-to-left override around "eeL", a NUL (PostgreSQL had refused
+    # the whole patient: "text fields cannot contain NUL")
+    p = _patient(records, me, "Zoe\u0308 \u202eeeL\u202c\x00",
+                 contraindications="none\x00 known\r\n  aspirin ")
+    assert (p.name, p.contraindications) == ("Zoë eeL", "none known\n  aspirin")
+    assert [x.name for x in records.find_patients(me, "ZOË")] == ["Zoë eeL"]  # composed é finds it
+    s = records.add_session(me, p.id, started_at=WHEN, treatment="micro\x00needling", device="Pen\x00",
+                            notes="ok\x00\nline 2", zones=["fore\x00head"], products=["serum\u2067"])
+    assert (s.treatment, s.device, s.notes, s.zones, s.products) == (
+        "microneedling", "Pen", "ok\nline 2", ("forehead",), ("serum",))
+    assert records.patient(me, p.id).name == "Zoë eeL"
+    with pytest.raises(RecordError, match="needs a name"):
+        _patient(records, me, "\u202e\x00 ")
+
+
 def test_patient_list_shows_visits_and_the_last_one(me, records, photos):
     p = _patient(records, me)
     records.add_session(me, p.id, started_at=WHEN)

@@ -42,6 +42,7 @@ from analyzer.records.models import (
     User,
     utcnow,
 )
+from analyzer.records.text import plain
 from analyzer.records.views import AuditRecord, Invitation, InviteRecord, UserRecord
 
 __all__ = ["AccountsMixin"]
@@ -245,9 +246,7 @@ class AccountsMixin:
 
         Refused once the server has a clinic of its own: its accounts come by invite.
         """
-        name = " ".join(str(clinic_name or "").split())
-        if not name or len(name) > 200:
-            raise SignInRefused("the clinic needs a name of at most 200 characters")
+        name = _clinic_name(clinic_name)
         username = _username(username)
         _check_password(password, username)
         digest = access.hash_password(password)
@@ -267,10 +266,8 @@ class AccountsMixin:
 
     def create_clinic(self, actor: Actor, name: str, *, demo: bool = False) -> int:
         """A new clinic (system only: ``python -m analyzer invite --role admin --clinic NAME``); its id."""
+        name = _clinic_name(name)
         self._require(actor, actor.is_system, "clinic", name)
-        name = " ".join(str(name or "").split())
-        if not name or len(name) > 200:
-            raise SignInRefused("the clinic needs a name of at most 200 characters")
         with self._write(actor) as s:
             clinic = Clinic(name=name, demo=demo)
             s.add(clinic)
@@ -293,9 +290,10 @@ class AccountsMixin:
 
     def find_clinic(self, actor: Actor, name: str) -> int | None:
         """The id of the clinic called ``name`` (system only), or None."""
+        name = plain(name)
         self._require(actor, actor.is_system, "clinic", name)
         with self._read(actor) as s:
-            return s.scalar(select(Clinic.id).where(Clinic.name == " ".join(str(name).split()))
+            return s.scalar(select(Clinic.id).where(Clinic.name == name)
                             .order_by(Clinic.id))
 
     def sign_in(self, username: str, password: str) -> Actor:
@@ -557,6 +555,13 @@ class AccountsMixin:
 def _own_clinics(s: DbSession) -> int:
     """How many clinics the server has of its own (not demo ones)."""
     return s.scalar(select(func.count(Clinic.id)).where(Clinic.demo.is_(False)))
+
+
+def _clinic_name(name: str) -> str:
+    name = plain(name)
+    if not name or len(name) > 200:
+        raise SignInRefused("the clinic needs a name of at most 200 characters")
+    return name
 
 
 def _username(name: str) -> str:

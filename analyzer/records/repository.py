@@ -53,6 +53,7 @@ from analyzer.records.accounts import AccountsMixin
 from analyzer.records.models import Analysis, DerivedImage, MeasuredArea, Patient, Photo, Session, utcnow
 from analyzer.records.settings import Settings
 from analyzer.records.store import FolderStore, ImageStore, sha256
+from analyzer.records.text import plain
 from analyzer.records.views import (
     AnalysisRecord,
     PatientRecord,
@@ -659,7 +660,7 @@ _PATIENT_FIELDS = ("name", "birth_date", "birth_year", "fitzpatrick", "contraind
 
 def _patient_fields(*, name, birth_date, birth_year, fitzpatrick, contraindications, photo_consent,
                     consent_date) -> dict:
-    name = " ".join(str(name or "").split())
+    name = plain(name)
     if not name:
         raise RecordError("the patient needs a name")
     if len(name) > 200:
@@ -683,7 +684,7 @@ def _patient_fields(*, name, birth_date, birth_year, fitzpatrick, contraindicati
     if consent_date is not None and consent_date > today:
         raise RecordError("the consent date cannot be in the future")
     return {"name": name, "name_key": _name_key(name), "birth_date": birth_date, "birth_year": birth_year,
-            "fitzpatrick": fitzpatrick, "contraindications": str(contraindications or "").strip(),
+            "fitzpatrick": fitzpatrick, "contraindications": plain(contraindications, multiline=True),
             "photo_consent": photo_consent, "consent_date": consent_date}
 
 
@@ -691,7 +692,7 @@ def _session_fields(*, started_at, treatment, device, needle_depth_mm, zones, pr
                     goodman_baron) -> dict:
     if not isinstance(started_at, dt.datetime):
         raise RecordError("the session needs a date and time")
-    treatment = " ".join(str(treatment or "").split())
+    treatment = plain(treatment)
     if not treatment or len(treatment) > 80:
         raise RecordError("the treatment needs a name of at most 80 characters")
     if needle_depth_mm is not None:
@@ -704,13 +705,13 @@ def _session_fields(*, started_at, treatment, device, needle_depth_mm, zones, pr
         if grade is not None and grade not in range(1, 5):
             raise RecordError(f"the {label} grade must be 1 to 4")
     return {"started_at": started_at.replace(tzinfo=None), "treatment": treatment,
-            "device": str(device or "").strip()[:120], "needle_depth_mm": needle_depth_mm,
-            "zones": [str(z) for z in zones], "products": [str(p) for p in products],
-            "notes": str(notes or "").strip(), "glogau": glogau, "goodman_baron": goodman_baron}
+            "device": plain(device)[:120], "needle_depth_mm": needle_depth_mm,
+            "zones": [plain(z) for z in zones], "products": [plain(p) for p in products],
+            "notes": plain(notes, multiline=True), "glogau": glogau, "goodman_baron": goodman_baron}
 
 
 def _view(view: str) -> str:
-    view = " ".join(str(view).strip().lower().split())
+    view = plain(view).lower()
     if view in VIEWS or _CLOSE_UP.fullmatch(view):
         return view
     if view.startswith("close-up:"):
@@ -766,7 +767,7 @@ def _analysis_row(s: DbSession, photo_id: int, baseline_id: int, version: str, a
 
 
 def _name_key(name: str) -> str:
-    return " ".join(str(name).casefold().split())
+    return " ".join(plain(name).casefold().split())
 
 
 def _escape_like(text: str) -> str:
