@@ -120,14 +120,14 @@ def heic_table(jpeg: bytes) -> None:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "HEIF", quality=80, thumbnails=[320])
     heic = buf.getvalue()
-    check = images._garbled_against_thumbnail
+    check = images._thumbnail_mismatch
 
     def unchecked():
-        images._garbled_against_thumbnail = lambda data, image: False
+        images._thumbnail_mismatch = lambda data, image: None
         try:
             return load_image(heic)
         finally:
-            images._garbled_against_thumbnail = check
+            images._thumbnail_mismatch = check
 
     ms = time_interleaved({"load_image": lambda: load_image(heic), "without the check": unchecked,
                            "pillow_heif": lambda: np.asarray(pillow_heif.open_heif(heic)[0])}, REPEATS)
