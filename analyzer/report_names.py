@@ -24,7 +24,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import uharfbuzz
 from bidi import algorithm as bidi
+from bidi.mirror import MIRRORED
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -55,6 +57,11 @@ _HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x31A0, 0x31FF), 
 # other than the one it is stored in; they are dropped (the bidirectional algorithm orders the rest).
 _DIRECTION_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 _JOINERS = frozenset("\u200c\u200d")
+# Paired brackets (Unicode's BidiBrackets.txt, those a name may hold): opening -> closing
+_BRACKETS = {"(": ")", "[": "]", "{": "}", "\uff08": "\uff09", "\uff3b": "\uff3d", "\uff5b": "\uff5d",
+             "\u2045": "\u2046", "\u207d": "\u207e", "\u208d": "\u208e", "\u3008": "\u3009",
+             "\u300a": "\u300b", "\u300c": "\u300d", "\u300e": "\u300f", "\u3010": "\u3011"}
+_CLOSING = {close: open_ for open_, close in _BRACKETS.items()}
 _LOCK = threading.Lock()  # Streamlit draws reports on several threads; register the fonts once
 # ReportLab's shaping gives each glyph no character maps to (a joined form, a conjunct) a private
 # code point, kept in the font it shares across threads: one shaping at a time
@@ -147,7 +154,41 @@ def _levels(text: str) -> list[int]:
     for ch in text:  # what rule X9 set aside (joiners, among others) takes its neighbour's level
         removed = unicodedata.bidirectional(ch) in bidi.X9_REMOVED
         levels.append((levels[-1] if levels else 0) if removed else next(kept))
+    _pair_brackets(text, levels)
     return levels
+
+
+def _strong(ch: str) -> str | None:
+    """"L" or "R" for a character of strong direction (digits count as R inside brackets: rule N0)."""
+    kind = unicodedata.bidirectional(ch)
+    return "L" if kind == "L" else "R" if kind in ("R", "AL", "EN", "AN") else None
+
+
+def _pair_brackets(text: str, levels: list[int]) -> None:
+    """Rule N0, which python-bidi's stages lack: a bracket pair takes the direction of the strong
+    text inside it, or of the text before it when all inside runs against the line ("דוד (כהן)"
+    is right to left brackets and all; "Sara (שרה)" keeps its brackets left to right).
+    On a left-to-right line with no explicit embeddings; sets `levels` in place."""
+    stack: list[tuple[int, str]] = []
+    pairs = []
+    for i, ch in enumerate(text):
+        if ch in _BRACKETS and len(stack) < 63:
+            stack.append((i, _BRACKETS[ch]))
+        elif ch in _CLOSING:
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][1] == ch:
+                    pairs.append((stack[depth][0], i))
+                    del stack[depth:]
+                    break
+    for start, end in sorted(pairs):
+        inside = {_strong(ch) for ch in text[start + 1:end]} - {None}
+        if not inside or "L" in inside:
+            direction = "L" if inside else None
+        else:  # only right-to-left inside: right to left if the text before it is too
+            before = next((d for ch in reversed(text[:start]) if (d := _strong(ch)) is not None), "L")
+            direction = "R" if before == "R" else "L"
+        if direction is not None:
+            levels[start] = levels[end] = 1 if direction == "R" else 0
 
 
 def runs(text: str) -> list[Run]:
@@ -186,10 +227,28 @@ def _shaped(run: Run, size: float) -> tuple[str, float]:
     if run.font in _CJK.values():
         return run.text, stringWidth(run.text, run.font, size)
     with _SHAPING:
-        shaped = shapeStr(run.text, run.font, size)
+        shaped = shapeStr(_for_harfbuzz(run), run.font, size)
     if isinstance(shaped, ShapedStr):
         return shaped, sum(glyph.x_advance for glyph in shaped.__shapeData__) * size / 1000
     return shaped, stringWidth(shaped, run.font, size)
+
+
+def _for_harfbuzz(run: Run) -> str:
+    """`run`'s text as HarfBuzz must be given it to draw the run in its direction.
+
+    ReportLab lets HarfBuzz guess a run's direction from its script: Arabic-Indic digits (at a
+    left-to-right level, "١٢٣") would be turned around, and brackets or a hyphen alone at a
+    right-to-left level would be drawn unturned and unmirrored. Such a run is handed over
+    reversed (and mirrored, for right to left); it holds no letters that join, so nothing else
+    changes.
+    """
+    buf = uharfbuzz.Buffer()
+    buf.add_str(run.text)
+    buf.guess_segment_properties()
+    if (buf.direction == "rtl") == run.rtl:
+        return run.text
+    turned = run.text[::-1]
+    return "".join(MIRRORED.get(ch, ch) for ch in turned) if run.rtl else turned
 
 
 def width(text: str, size: float) -> float:
@@ -207,21 +266,50 @@ def draw(c: Canvas, x: float, y: float, text: str, size: float) -> float:
     return x
 
 
+def _joined_to_previous(text: str, k: int) -> bool:
+    """Whether text[k] belongs to the character before it: a mark, a conjunct's consonant after a
+    virama or a joiner, an emoji's skin tone, a flag's second letter, a Hangul vowel or final."""
+    ch, before = text[k], text[k - 1]
+    if unicodedata.category(ch).startswith("M") or before in _JOINERS or unicodedata.combining(before) == 9:
+        return True  # 9: a virama
+    code = ord(ch)
+    if 0x1F3FB <= code <= 0x1F3FF or 0x1160 <= code <= 0x11FF or 0xD7B0 <= code <= 0xD7FF:
+        return True
+    if _REGIONAL <= code <= _REGIONAL + 25:  # flags are pairs of regional indicators
+        run = 0
+        while k - run - 1 >= 0 and _REGIONAL <= ord(text[k - run - 1]) <= _REGIONAL + 25:
+            run += 1
+        return run % 2 == 1
+    return False
+
+
+_REGIONAL = 0x1F1E6
+
+
 def _clusters_end(text: str, k: int) -> int:
-    """The largest cut at or before `k` that splits no character from its marks or a conjunct."""
-    while 0 < k < len(text) and (unicodedata.category(text[k]).startswith("M") or text[k - 1] in _JOINERS
-                                 or unicodedata.combining(text[k - 1]) == 9):  # 9: a virama
+    """The largest cut at or before `k` that splits no character from what belongs to it."""
+    while 0 < k < len(text) and _joined_to_previous(text, k):
         k -= 1
     return k
 
 
 def fitted(text: str, room: float, size: float) -> str:
-    """`text`, shortened at its end with an ellipsis to fit `room` points at `size` points."""
+    """`text`, shortened at its end with an ellipsis to fit `room` points at `size` points.
+
+    The ellipsis stands where the name was cut: after a right-to-left end it is followed by a
+    right-to-left mark, so it is drawn at that end's left."""
     if width(text, size) <= room:
         return text
     k = len(text)
     while k > 0:
         k = _clusters_end(text, k - 1)
-        if width(text[:k].rstrip() + "…", size) <= room:
+        if width(_ellipsis(text[:k]), size) <= room:
             break
-    return text[:k].rstrip() + "…"
+    return _ellipsis(text[:k])
+
+
+def _ellipsis(kept: str) -> str:
+    kept = kept.rstrip()
+    last = next((unicodedata.bidirectional(ch) for ch in reversed(kept)
+                 if unicodedata.bidirectional(ch) in ("L", "R", "AL")), "L")
+    return kept + ("…\u200f" if last in ("R", "AL") else "…")

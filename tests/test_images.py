@@ -804,6 +804,17 @@ def test_an_undamaged_heic_matches_its_thumbnail(demo_front, quality):
     assert _garbling(load_image(data), demo_front) < 15  # decoded, not refused
 
 
+def test_a_heic_with_transparency_or_fine_stripes_matches_its_thumbnail(demo_front):
+    rgba = np.dstack([demo_front, np.full(demo_front.shape[:2], 255, np.uint8)])
+    rgba[:300, :300] = 0  # transparent, black beneath: the photo is composited on white, so is its thumbnail
+    load_image(_encode(Image.fromarray(rgba, "RGBA"), "HEIF", quality=80, thumbnails=[320]))
+    y, x = np.mgrid[:demo_front.shape[0], :demo_front.shape[1]]
+    striped = demo_front.copy()  # fabric of 3-pixel stripes: libheif's nearest-pixel thumbnail aliases it
+    stripes = ((x + y) // 3 % 2 == 1) & (y > demo_front.shape[0] // 2)
+    striped[stripes] //= 3
+    load_image(_encode(striped, "HEIF", quality=70, thumbnails=[320]))  # had been refused (61.7 levels)
+
+
 def test_a_heic_damaged_in_place_is_refused_not_measured_garbled(heic_with_thumbnail):
     # HEVC has no checksum: damaged bytes decode to blocks of saturated noise from that point on
     # unless the photo is checked against its own thumbnail (analyzer.images._thumbnail_mismatch)

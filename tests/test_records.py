@@ -192,6 +192,16 @@ def test_names_and_notes_are_stored_as_they_read(me, records):
         _patient(records, me, "\u202e\x00 ")
 
 
+def test_line_breaks_and_separators_in_pasted_text_still_separate_words():
+    from analyzer.records.text import plain
+
+    # Word's manual line break, a unit separator, a line separator
+    assert plain("Ana\x0bLee") == plain("Ana\x1fLee") == plain("Ana\u2028Lee") == "Ana Lee"
+    assert plain("dose 1\x0bdose 2\x85dose 3\r\n  aspirin\t5 mg", multiline=True) == (
+        "dose 1\ndose 2\ndose 3\n  aspirin 5 mg")
+    assert plain("\uf929 김") == "\uf929 김"  # a hanja compatibility ideograph, kept as typed (NFC would not)
+
+
 def test_patient_list_shows_visits_and_the_last_one(me, records, photos):
     p = _patient(records, me)
     records.add_session(me, p.id, started_at=WHEN)
@@ -1041,6 +1051,34 @@ def test_rows_broken_before_an_upgrade_do_not_stop_it(tmp_path, demo_front):
     _downgrade(url, "0002", then="UPDATE analyses SET photo_id = 999")  # as the sqlite3 shell could
     records = Records.open(Settings(tmp_path / "data", url))  # 0003 rebuilds analyses: still opens
     assert records.sessions(me, p.id)[0].id == s1.id
+    records.close()
+
+
+def test_names_and_notes_stored_before_plain_text_are_found_and_read_as_new_ones(database_url, tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from analyzer.records import db
+
+    records = Records.open(Settings(tmp_path / "data", database_url))
+    me = records.set_up(clinic_name="Rose Clinic", username="rose", password="rose's password")
+    p = _patient(records, me, "Ana")
+    s = records.add_session(me, p.id, started_at=WHEN, notes="ok")
+    records.close()
+    engine = create_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    with engine.begin() as conn:  # back to 0004, and what it stored: decomposed, a hidden override
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        conn.execute(text("UPDATE patients SET name = :name, name_key = :key"),
+                     {"name": "Zoe\u0308 \u202eeeL\u202c", "key": "zoe\u0308 \u202eeel\u202c"})
+        conn.execute(text("UPDATE sessions SET notes = :notes"), {"notes": "dose 1\x0bdose 2\u2067"})
+    engine.dispose()
+    records = Records.open(Settings(tmp_path / "data", database_url))  # migrates to 0005
+    assert [x.name for x in records.find_patients(me, "zoë")] == ["Zoë eeL"]  # had found nothing
+    assert records.session(me, s.id).notes == "dose 1\ndose 2"
     records.close()
 
 

@@ -99,6 +99,30 @@ def test_digits_in_an_arabic_name_keep_their_order_and_the_name_its_direction():
     assert runs("محمد 25") == [Run(BASE_FONT, "25"), Run("NotoSansArabic", "محمد ", rtl=True)]
 
 
+def test_brackets_in_a_right_to_left_name_enclose_what_they_enclose():
+    boxes = _boxes("דוד (כהן)")  # David (Cohen): the brackets hold Cohen, left of David as it reads
+    x = {ch: left for ch, left in boxes}
+    cohen, david = [x[ch] for ch in "כהן"], [left for ch, left in boxes if ch in "דו"]
+    brackets = sorted(left for ch, left in boxes if ch in "()")
+    assert brackets[0] < min(cohen) and max(cohen) < brackets[1] < min(david)
+    # beside Latin, left to right: "Sara (הרש)"
+    assert runs("Sara (שרה)") == [Run(BASE_FONT, "Sara ("), Run(BASE_FONT, "שרה", True), Run(BASE_FONT, ")")]
+
+
+def test_arabic_indic_digits_keep_their_order():
+    for digits in ("١٢٣", "۱۲۳"):  # Arabic-Indic, and Persian (drawn with the same glyphs)
+        boxes = _boxes("محمد " + digits)
+        ones, twos, threes = ([left for ch, left in boxes if ch in pair] for pair in ("١۱", "٢۲", "٣۳"))
+        assert ones[0] < twos[0] < threes[0], (digits, boxes)
+
+
+def test_a_right_to_left_name_cut_short_ends_with_the_ellipsis_where_it_was_cut():
+    cut = fitted("فاطمة الزهراء بنت محمد بن عبد الله", 80, 10)
+    boxes = _boxes(cut)
+    dots = [left for ch, left in boxes if ch == "…"]
+    assert len(dots) == 1 and dots[0] < min(left for ch, left in boxes if ch not in "…\u200f ")
+
+
 def test_arabic_letters_are_joined():
     # Muhammad: four letters with no dots, each joined to the next (as written), or set apart
     assert label(_ink("محمد")).max() == 1
@@ -125,6 +149,14 @@ def test_direction_controls_in_a_stored_name_cannot_turn_it_around():
     # U+202E (right-to-left override) would display "Ana Lee" as "eeL anA"; it is dropped
     assert runs("\u202eAna Lee\u202c") == [Run(BASE_FONT, "Ana Lee")]
     assert runs("\u2067שרה\u2069 Cohen")[0] == Run(BASE_FONT, "שרה", rtl=True)
+
+
+# skin tones, flags, and a Hangul syllable spelt in conjoining jamo
+@pytest.mark.parametrize("name", ["👍🏽👍🏽👍🏽👍🏽", "🇫🇷🇩🇪🇫🇷🇩🇪", "\u1112\u1161\u11ab" * 4])
+def test_a_long_name_keeps_what_belongs_together(name):
+    for room in range(5, 60, 3):
+        kept = fitted(name, room, 10).removesuffix("…")
+        assert name.startswith(kept) and len(kept) % (3 if name[0] == "\u1112" else 2) == 0, (room, kept)
 
 
 def test_a_long_name_is_cut_between_letters_not_inside_a_conjunct_or_before_a_mark():
