@@ -829,7 +829,7 @@ def test_a_heic_damaged_in_place_is_refused_not_measured_garbled(heic_with_thumb
         except InvalidImage as err:
             assert "damaged" in str(err) or "truncated" in str(err)
             refused += 1
-    # bench/heic_damage.py, 22 photos: 96 % of visibly garbled decodes refused, the rest within 65 levels
+    # bench/heic_damage.py, 22 photos: 96 % of visibly garbled decodes refused, the rest within 75 levels
     assert refused >= 12 and all(g <= 50 for g in passed), (refused, passed)
 
 
