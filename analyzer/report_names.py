@@ -158,10 +158,12 @@ def _levels(text: str) -> list[int]:
     return levels
 
 
-def _strong(ch: str) -> str | None:
-    """"L" or "R" for a character of strong direction (digits count as R inside brackets: rule N0)."""
+def _strong(ch: str, *, digits: bool = True) -> str | None:
+    """The direction, L or R, of a character of strong direction; digits count as R with `digits`
+    (inside brackets, rule N0), and not at all without (before them, where a digit after Latin
+    has become Latin by rule W7)."""
     kind = unicodedata.bidirectional(ch)
-    return "L" if kind == "L" else "R" if kind in ("R", "AL", "EN", "AN") else None
+    return "L" if kind == "L" else "R" if kind in ("R", "AL") or digits and kind in ("EN", "AN") else None
 
 
 def _pair_brackets(text: str, levels: list[int]) -> None:
@@ -185,7 +187,7 @@ def _pair_brackets(text: str, levels: list[int]) -> None:
         if not inside or "L" in inside:
             direction = "L" if inside else None
         else:  # only right-to-left inside: right to left if the text before it is too
-            before = next((d for ch in reversed(text[:start]) if (d := _strong(ch)) is not None), "L")
+            before = next((d for ch in reversed(text[:start]) if (d := _strong(ch, digits=False))), "L")
             direction = "R" if before == "R" else "L"
         if direction is not None:
             levels[start] = levels[end] = 1 if direction == "R" else 0
