@@ -33,6 +33,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 from reportlab.pdfgen.canvas import Canvas
 
+from analyzer.records.text import DIRECTION_CONTROLS
+
 __all__ = ["SCRIPT_FONTS", "Run", "draw", "fitted", "runs", "width"]
 
 BASE_FONT = "DejaVuSans"
@@ -53,9 +55,6 @@ _KANA = ((0x3040, 0x30FF),)
 _HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
 _HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF),
         (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))  # + punctuation, bopomofo
-# Explicit embeddings, overrides and isolates: invisible, and what makes text display in an order
-# other than the one it is stored in; they are dropped (the bidirectional algorithm orders the rest).
-_DIRECTION_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 _JOINERS = frozenset("\u200c\u200d")
 # Paired brackets (Unicode's BidiBrackets.txt, those a name may hold): opening -> closing
 _BRACKETS = {"(": ")", "[": "]", "{": "}", "\uff08": "\uff09", "\uff3b": "\uff3d", "\uff5b": "\uff5d",
@@ -196,10 +195,12 @@ def _pair_brackets(text: str, levels: list[int]) -> None:
 def runs(text: str) -> list[Run]:
     """`text` as runs of one font and one direction, in the order they are drawn, left to right.
 
-    Control characters, lone surrogates and explicit direction controls are dropped.
+    Control characters, lone surrogates and explicit direction controls are dropped: invisible, the
+    controls would make the name display in another order than it is stored (the bidirectional
+    algorithm orders the rest).
     """
     text = "".join(ch for ch in text
-                   if ord(ch) not in _DIRECTION_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs"))
+                   if ch not in DIRECTION_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs"))
     if not text:
         return []
     logical: list[tuple[int, Run]] = []
@@ -268,6 +269,9 @@ def draw(c: Canvas, x: float, y: float, text: str, size: float) -> float:
     return x
 
 
+_REGIONAL = 0x1F1E6  # regional indicator A: flags are pairs of the 26
+
+
 def _joined_to_previous(text: str, k: int) -> bool:
     """Whether text[k] belongs to the character before it: a mark, a conjunct's consonant after a
     virama or a joiner, an emoji's skin tone, a flag's second letter, a Hangul vowel or final."""
@@ -283,9 +287,6 @@ def _joined_to_previous(text: str, k: int) -> bool:
             run += 1
         return run % 2 == 1
     return False
-
-
-_REGIONAL = 0x1F1E6
 
 
 def _clusters_end(text: str, k: int) -> int:

@@ -767,7 +767,7 @@ def _analysis_row(s: DbSession, photo_id: int, baseline_id: int, version: str, a
 
 
 def _name_key(name: str) -> str:
-    return " ".join(plain(name).casefold().split())
+    return plain(name).casefold()  # one space between words already
 
 
 def _escape_like(text: str) -> str:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["plain"]
+__all__ = ["DIRECTION_CONTROLS", "plain"]
 
-_DIRECTION_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+# Explicit embeddings, overrides and isolates (also dropped when the PDF draws a name)
+DIRECTION_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 _COMPATIBILITY_IDEOGRAPHS = re.compile("([\uf900-\ufaff\U0002f800-\U0002fa1f]+)")
 
 
@@ -35,10 +36,10 @@ def plain(text: object, *, multiline: bool = False) -> str:
                    for i, piece in enumerate(_COMPATIBILITY_IDEOGRAPHS.split(text)))
     if multiline:
         return "\n".join(_visible(line).rstrip() for line in text.splitlines()).strip("\n")
-    return " ".join(_visible(" ".join(text.split())).split())
+    return " ".join(_visible(text).split())
 
 
 def _visible(text: str) -> str:
     """`text` with white space as spaces and the other control characters and direction controls dropped."""
     return "".join(" " if ch.isspace() else ch for ch in text
-                   if ch.isspace() or (ch not in _DIRECTION_CONTROLS and unicodedata.category(ch) != "Cc"))
+                   if ch.isspace() or (ch not in DIRECTION_CONTROLS and unicodedata.category(ch) != "Cc"))

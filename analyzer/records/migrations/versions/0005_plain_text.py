@@ -36,7 +36,7 @@ def upgrade() -> None:
             new = {c: plain(row[c]) for c in lines} | {c: plain(row[c], multiline=True) for c in texts}
             new = {c: value for c, value in new.items() if row[c] is not None and value and value != row[c]}
             if table == "patients" and "name" in new:
-                new["name_key"] = " ".join(new["name"].casefold().split())
+                new["name_key"] = new["name"].casefold()  # as Records' _name_key
             if new:
                 sets = ", ".join(f"{c} = :{c}" for c in new)
                 conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :id"), {**new, "id": row["id"]})
